@@ -1,0 +1,1 @@
+"""Bamboo: the daily learner-attempts ETL as Dagster assets (see definitions.py)."""

@@ -1,0 +1,51 @@
+"""`public.daily_metrics` → the dashboard sheet people read."""
+
+import dagster as dg
+
+from bamboo_assets import sql
+from bamboo_assets.assets.common import GROUP
+from bamboo_assets.assets.metrics import daily_metrics
+from bamboo_assets.partitions import daily_partitions, single_run
+from bamboo_assets.resources.dashboard import Dashboard
+from bamboo_assets.resources.warehouse import Warehouse
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    group_name=GROUP,
+    kinds={"googlesheets"},
+    deps=[daily_metrics],
+    pool="google_sheets",
+)
+def dashboard_sheet(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, dashboard: Dashboard
+) -> dg.MaterializeResult:
+    """The dashboard (a Google Sheet, or `dashboard.csv` locally) equal to `public.daily_metrics`.
+
+    Every run compares the whole sheet with the whole metrics table and writes only the cells
+    that differ, in one request: later days changed by a backfill, rows people deleted, and
+    values people overwrote are all put right. The header row is only extended; columns and
+    rows people added are left alone. Writes to the sheet are serialized across runs by the
+    `google_sheets` pool.
+    """
+    with warehouse.connect() as conn:
+        metrics = conn.execute(sql.ALL_METRICS).fetchall()
+    report = dashboard.refresh(metrics)
+    plan = report.plan
+    context.log.info(
+        f"dashboard {report.location}: {len(plan.appended_days)} rows appended, "
+        f"{len(plan.updated_days)} rows updated, {report.requests} API requests"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dashboard": dg.MetadataValue.url(report.location)
+            if report.location.startswith("http")
+            else dg.MetadataValue.path(report.location),
+            "days_in_dashboard": len(metrics),
+            "rows_appended": dg.MetadataValue.json(plan.appended_days),
+            "rows_updated": dg.MetadataValue.json(plan.updated_days),
+            "columns_added": dg.MetadataValue.json(plan.added_columns),
+            "api_requests": report.requests,
+        }
+    )

@@ -1,0 +1,42 @@
+"""The digest e-mail: the notebook's counts for the days of the run, sent inside the run."""
+
+import dagster as dg
+
+from bamboo_assets import sql
+from bamboo_assets.assets.common import GROUP
+from bamboo_assets.assets.dashboard import dashboard_sheet
+from bamboo_assets.messages import digest
+from bamboo_assets.partitions import daily_partitions, partition_days, single_run
+from bamboo_assets.resources.dashboard import Dashboard
+from bamboo_assets.resources.mail import Mailer
+from bamboo_assets.resources.warehouse import Warehouse
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    group_name=GROUP,
+    kinds={"email"},
+    deps=[dashboard_sheet],
+)
+def digest_email(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, dashboard: Dashboard, mailer: Mailer
+) -> dg.MaterializeResult:
+    """The digest sent to DIGEST_RECIPIENTS once the dashboard is up to date.
+
+    It is the last step, so a mail failure never undoes or blocks the data: the data assets
+    stay materialized, this step fails visibly (after the mailer's own retries) and can be
+    re-executed alone.
+    """
+    with warehouse.connect() as conn:
+        loads = conn.execute(sql.DAY_LOADS, (partition_days(context),)).fetchall()
+    subject, body = digest(loads, dashboard.location())
+    where = mailer.send(subject, body, log=context.log.warning)
+    context.log.info(f"digest sent: {where}")
+    return dg.MaterializeResult(
+        metadata={
+            "subject": subject,
+            "sent_to": where,
+            "body": dg.MetadataValue.md(f"```\n{body}```"),
+        }
+    )

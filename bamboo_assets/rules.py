@@ -1,0 +1,155 @@
+"""What counts as a valid attempt: the reference notebook's `hook`, as pure functions.
+
+A record either becomes an `Attempt` (a row for `public.solutions`) or a `Rejection` with a
+fixed reason, so reasons can be counted and the record kept. Where the notebook accepted a
+record that PostgreSQL then refused (breaking the whole load), the rule is fixed here and
+written down in docs/decisions.md:
+
+- `is_correct` given as JSON true/false is normalized to 1/0 (the notebook accepted it as an int);
+- a NUL character in any stored string rejects the record (PostgreSQL text cannot hold it);
+- a `created_at` without a time of day is rejected (the notebook stored midnight);
+- a `created_at` with a UTC offset is converted to the configured timezone and stored naive,
+  so the database session's TimeZone never changes what is stored.
+
+Speed matters (a day can hold a million records), so the common `passback_params` shape is
+read with one regular expression; anything else goes through `ast.literal_eval`, exactly as
+in the notebook. Both paths give the same result on every input (property-tested).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import Any, NamedTuple
+
+LTI_FIELDS = ("oauth_consumer_key", "lis_result_sourcedid", "lis_outcome_service_url")
+
+
+class Attempt(NamedTuple):
+    """One valid row, in `public.solutions` column order."""
+
+    user_id: str
+    oauth_consumer_key: str | None
+    lis_result_sourcedid: str | None
+    lis_outcome_service_url: str | None
+    is_correct: int | None
+    attempt_type: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a record is not loaded; `reason` is one of `REASONS`."""
+
+    reason: str
+
+
+# Every reason a record can be rejected for, in the words shown to users.
+REASONS = (
+    "record is not a JSON object",
+    "lti_user_id missing",
+    "lti_user_id is not a string",
+    "passback_params missing",
+    "passback_params field is not a string or null",
+    "is_correct missing",
+    "is_correct is not 0, 1 or null",
+    "attempt_type missing",
+    "attempt_type is not run or submit",
+    "created_at missing",
+    "created_at is not an ISO date-time",
+    "created_at has no time of day",
+    "text contains a NUL character",
+)
+_REJECTIONS = {reason: Rejection(reason) for reason in REASONS}
+
+# The common shapes of passback_params: single-quoted values with nothing to unescape.
+_PLAIN = r"'([^'\\\n\r\x00]*)'"
+_TWO_FIELDS = r"\{'oauth_consumer_key': " + _PLAIN + r", 'lis_result_sourcedid': " + _PLAIN
+_PASSBACK_SHAPES = (
+    re.compile(_TWO_FIELDS + r", 'lis_outcome_service_url': " + _PLAIN + r"\}"),
+    re.compile(_TWO_FIELDS + r"\}"),
+)
+
+
+def parse_passback_params(value: Any) -> dict[str, Any] | None:
+    """The notebook's `string_to_dict`: a dict, or None where it fell back to `{}`."""
+    if type(value) is str:
+        for shape in _PASSBACK_SHAPES:
+            match = shape.fullmatch(value)
+            if match:
+                return dict(zip(LTI_FIELDS, match.groups(), strict=False))
+    try:
+        parsed = ast.literal_eval(value)
+    except Exception:  # literal_eval raises many kinds; the notebook treats all alike
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _is_date_only(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_created_at(value: Any, timezone: tzinfo) -> datetime | Rejection:
+    """ISO date-time → naive datetime in `timezone`."""
+    if value is None or not isinstance(value, str):
+        return _REJECTIONS["created_at is not an ISO date-time"]
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return _REJECTIONS["created_at is not an ISO date-time"]
+    if _is_date_only(value):
+        return _REJECTIONS["created_at has no time of day"]
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone).replace(tzinfo=None)
+    return moment
+
+
+def judge(record: Any, timezone: tzinfo) -> tuple[Attempt | Rejection, bool]:
+    """Judge one API record.
+
+    Returns the attempt or rejection, and whether `passback_params` could not be read (the
+    notebook then loads the record with three NULL LTI fields; Bamboo does too, and counts it).
+    """
+    if type(record) is not dict:
+        return _REJECTIONS["record is not a JSON object"], False
+    try:
+        user_id = record["lti_user_id"]
+    except KeyError:
+        return _REJECTIONS["lti_user_id missing"], False
+    if type(user_id) is not str:
+        return _REJECTIONS["lti_user_id is not a string"], False
+    if "passback_params" not in record:
+        return _REJECTIONS["passback_params missing"], False
+    passback = parse_passback_params(record["passback_params"])
+    unreadable = passback is None
+    lti = (None, None, None) if unreadable else tuple(passback.get(k) for k in LTI_FIELDS)
+    for field in lti:
+        if field is not None and not isinstance(field, str):
+            return _REJECTIONS["passback_params field is not a string or null"], unreadable
+    if "is_correct" not in record:
+        return _REJECTIONS["is_correct missing"], unreadable
+    is_correct = record["is_correct"]
+    if is_correct is not None:
+        if isinstance(is_correct, bool):
+            is_correct = int(is_correct)
+        elif type(is_correct) is not int or is_correct not in (0, 1):
+            return _REJECTIONS["is_correct is not 0, 1 or null"], unreadable
+    if "attempt_type" not in record:
+        return _REJECTIONS["attempt_type missing"], unreadable
+    attempt_type = record["attempt_type"]
+    if attempt_type != "run" and attempt_type != "submit":
+        return _REJECTIONS["attempt_type is not run or submit"], unreadable
+    if "created_at" not in record:
+        return _REJECTIONS["created_at missing"], unreadable
+    created_at = parse_created_at(record["created_at"], timezone)
+    if isinstance(created_at, Rejection):
+        return created_at, unreadable
+    if "\x00" in user_id or any(field is not None and "\x00" in field for field in lti):
+        return _REJECTIONS["text contains a NUL character"], unreadable
+    return Attempt(user_id, *lti, is_correct, attempt_type, created_at), unreadable

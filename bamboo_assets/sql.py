@@ -1,0 +1,232 @@
+"""All SQL text, composed with `psycopg.sql` identifiers and parameters only.
+
+Tables:
+- `public.solutions` — the notebook's table, unchanged (columns, CHECKs, `unique_check`), plus an
+  index on `created_at` so one day's metrics read one day, not the whole table.
+- `public.daily_metrics` — one row per study day: the notebook's metrics, kept up to date.
+- `bamboo.validated_attempts` — valid rows of each day-partition, list-partitioned by `day` so a
+  re-run replaces a day with a TRUNCATE instead of a million-row DELETE.
+- `bamboo.rejected_attempts` — every rejected record, exactly as received, with its reason.
+- `bamboo.day_loads` — the notebook's counts per day-partition, which the digest reports.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from psycopg import sql
+
+SCHEMA = [
+    "CREATE SCHEMA IF NOT EXISTS bamboo",
+    """
+    CREATE TABLE IF NOT EXISTS public.solutions (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY
+        , user_id TEXT NOT NULL
+        , oauth_consumer_key TEXT
+        , lis_result_sourcedid TEXT
+        , lis_outcome_service_url TEXT
+        , is_correct INT CHECK (is_correct in (0, 1) OR is_correct is NULL)
+        , attempt_type TEXT CHECK (attempt_type in ('run', 'submit')) NOT NULL
+        , created_at TIMESTAMP NOT NULL
+        , CONSTRAINT unique_check UNIQUE (user_id, created_at)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS solutions_created_at_idx ON public.solutions (created_at)",
+    """
+    CREATE TABLE IF NOT EXISTS public.daily_metrics (
+        study_date DATE PRIMARY KEY
+        , attempts_per_day_total INT NOT NULL
+        , correct_attempts_per_day INT NOT NULL
+        , unique_users_per_day INT NOT NULL
+        , new_users_per_day INT NOT NULL
+        , computed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS bamboo.validated_attempts (
+        day DATE NOT NULL
+        , position INT NOT NULL
+        , user_id TEXT NOT NULL
+        , oauth_consumer_key TEXT
+        , lis_result_sourcedid TEXT
+        , lis_outcome_service_url TEXT
+        , is_correct INT
+        , attempt_type TEXT NOT NULL
+        , created_at TIMESTAMP NOT NULL
+    ) PARTITION BY LIST (day)
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS bamboo.rejected_attempts (
+        day DATE NOT NULL
+        , position INT NOT NULL
+        , reason TEXT NOT NULL
+        , record TEXT NOT NULL
+        , PRIMARY KEY (day, position)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS bamboo.day_loads (
+        day DATE PRIMARY KEY
+        , extracted INT NOT NULL
+        , validated INT NOT NULL
+        , rejected INT NOT NULL
+        , unreadable_passback INT NOT NULL
+        , prepared INT
+        , inserted INT
+        , validated_at TIMESTAMPTZ NOT NULL
+        , loaded_at TIMESTAMPTZ
+    )
+    """,
+]
+
+METRIC_COLUMNS = (
+    "study_date",
+    "attempts_per_day_total",
+    "correct_attempts_per_day",
+    "unique_users_per_day",
+    "new_users_per_day",
+)
+
+# Advisory-lock namespaces: one lock per (step, day) serializes runs of the same partition.
+LOCK_SCHEMA = 0
+LOCK_VALIDATED = 1
+LOCK_SOLUTIONS = 2
+LOCK_METRICS = 3
+LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
+
+
+def day_partition(day: date) -> sql.Identifier:
+    return sql.Identifier("bamboo", f"validated_attempts_{day:%Y%m%d}")
+
+
+def create_day_partition(day: date) -> sql.Composed:
+    return sql.SQL(
+        "CREATE TABLE IF NOT EXISTS {} PARTITION OF bamboo.validated_attempts FOR VALUES IN ({})"
+    ).format(day_partition(day), sql.Literal(day))
+
+
+def truncate_day_partition(day: date) -> sql.Composed:
+    return sql.SQL("TRUNCATE {}").format(day_partition(day))
+
+
+def copy_into_day_partition(day: date) -> sql.Composed:
+    return sql.SQL("COPY {} FROM STDIN").format(day_partition(day))
+
+
+DELETE_REJECTED = "DELETE FROM bamboo.rejected_attempts WHERE day = %s"
+COPY_REJECTED = "COPY bamboo.rejected_attempts (day, position, reason, record) FROM STDIN"
+
+RECORD_VALIDATED = """
+INSERT INTO bamboo.day_loads
+    (day, extracted, validated, rejected, unreadable_passback, validated_at)
+VALUES (%s, %s, %s, %s, %s, now())
+ON CONFLICT (day) DO UPDATE SET
+    extracted = EXCLUDED.extracted, validated = EXCLUDED.validated,
+    rejected = EXCLUDED.rejected, unreadable_passback = EXCLUDED.unreadable_passback,
+    validated_at = EXCLUDED.validated_at, prepared = NULL, inserted = NULL, loaded_at = NULL
+"""
+
+# The day's rows reach the unique index in its own order, and each (user_id, created_at)
+# is offered once: the first in the answer wins, as in the notebook.
+INSERT_SOLUTIONS = """
+INSERT INTO public.solutions (user_id, oauth_consumer_key, lis_result_sourcedid,
+    lis_outcome_service_url, is_correct, attempt_type, created_at)
+SELECT DISTINCT ON (user_id, created_at) user_id, oauth_consumer_key, lis_result_sourcedid,
+    lis_outcome_service_url, is_correct, attempt_type, created_at
+FROM bamboo.validated_attempts
+WHERE day = %s
+ORDER BY user_id, created_at, position
+ON CONFLICT (user_id, created_at) DO NOTHING
+"""
+
+RECORD_LOADED = """
+UPDATE bamboo.day_loads SET prepared = validated, inserted = %s, loaded_at = now()
+WHERE day = %s
+RETURNING prepared
+"""
+
+VALIDATED_DAYS = """
+SELECT DISTINCT created_at::date FROM bamboo.validated_attempts WHERE day = ANY(%s)
+"""
+
+# Days after %(day)s whose new users change when %(day)s is loaded: the first later day of
+# every user of %(day)s who has no earlier attempt.
+LATER_FIRST_DAYS = """
+WITH day_users AS (
+    SELECT DISTINCT user_id FROM public.solutions
+    WHERE created_at >= %(day)s::date AND created_at < %(day)s::date + 1
+)
+SELECT DISTINCT later.first_day
+FROM day_users u
+CROSS JOIN LATERAL (
+    SELECT min(s.created_at)::date AS first_day FROM public.solutions s
+    WHERE s.user_id = u.user_id AND s.created_at >= %(day)s::date + 1
+) later
+WHERE later.first_day IS NOT NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM public.solutions e
+    WHERE e.user_id = u.user_id AND e.created_at < %(day)s::date
+  )
+"""
+
+# One day's metrics with the notebook's definitions, reading only that day's rows plus one
+# index probe per user for "was this user seen before?".
+DAY_METRICS = """
+WITH day_rows AS (
+    SELECT user_id, is_correct FROM public.solutions
+    WHERE created_at >= %(day)s::date AND created_at < %(day)s::date + 1
+)
+SELECT
+    count(*) AS attempts_per_day_total,
+    count(*) FILTER (WHERE is_correct = 1) AS correct_attempts_per_day,
+    count(DISTINCT user_id) AS unique_users_per_day,
+    (SELECT count(*) FROM (SELECT DISTINCT user_id FROM day_rows) u
+     WHERE NOT EXISTS (
+        SELECT 1 FROM public.solutions e
+        WHERE e.user_id = u.user_id AND e.created_at < %(day)s::date
+     )) AS new_users_per_day
+FROM day_rows
+"""
+
+UPSERT_METRICS = """
+INSERT INTO public.daily_metrics (study_date, attempts_per_day_total, correct_attempts_per_day,
+    unique_users_per_day, new_users_per_day, computed_at)
+VALUES (%s, %s, %s, %s, %s, now())
+ON CONFLICT (study_date) DO UPDATE SET
+    attempts_per_day_total = EXCLUDED.attempts_per_day_total,
+    correct_attempts_per_day = EXCLUDED.correct_attempts_per_day,
+    unique_users_per_day = EXCLUDED.unique_users_per_day,
+    new_users_per_day = EXCLUDED.new_users_per_day,
+    computed_at = EXCLUDED.computed_at
+"""
+DELETE_METRICS = "DELETE FROM public.daily_metrics WHERE study_date = %s"
+ALL_METRICS = """
+SELECT to_char(study_date, 'YYYY-MM-DD'), attempts_per_day_total, correct_attempts_per_day,
+    unique_users_per_day, new_users_per_day
+FROM public.daily_metrics ORDER BY study_date
+"""
+
+# The notebook's own metrics query over the whole table, kept verbatim in meaning: the
+# reference that checks and tests compare Bamboo's incremental metrics with.
+NOTEBOOK_METRICS = """
+WITH first_seen AS (
+    SELECT min(date(created_at)) AS study_date, user_id FROM public.solutions GROUP BY user_id
+), new_users AS (
+    SELECT study_date, count(user_id) AS new_users_cnt FROM first_seen GROUP BY study_date
+), solutions_metrics AS (
+    SELECT date(created_at) AS study_date, count(*) AS attempts_per_day_total,
+        count(*) FILTER (WHERE is_correct = 1) AS correct_attempts_per_day,
+        count(DISTINCT user_id) AS unique_users_per_day
+    FROM public.solutions GROUP BY study_date
+)
+SELECT to_char(sm.study_date, 'yyyy-mm-dd') AS study_date, attempts_per_day_total,
+    correct_attempts_per_day, unique_users_per_day, COALESCE(nu.new_users_cnt, 0)
+FROM solutions_metrics sm LEFT JOIN new_users nu USING (study_date)
+ORDER BY study_date
+"""
+
+DAY_LOADS = """
+SELECT to_char(day, 'YYYY-MM-DD'), extracted, validated, rejected, unreadable_passback,
+    prepared, inserted
+FROM bamboo.day_loads WHERE day = ANY(%s) ORDER BY day
+"""

@@ -1,0 +1,85 @@
+"""One day's answer → COPY text for valid attempts and for rejected records, plus counts.
+
+Pure streaming: no database here, so it is tested on strings. Valid rows and rejections are
+written in PostgreSQL's COPY text format as they are judged, so memory stays flat however
+large the day is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
+from typing import BinaryIO, TextIO
+
+from bamboo_assets.answer import iter_records
+from bamboo_assets.rules import Rejection, judge
+
+# Staging columns, in COPY order (see sql.VALIDATED_COLUMNS).
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_FLUSH_EVERY = 4096  # rows per write: large writes keep the COPY stream cheap
+_NULL = "\\N"
+
+
+def copy_text(value: str | None) -> str:
+    """A value in COPY text format (`\\N` is NULL)."""
+    if value is None:
+        return _NULL
+    return value.translate(_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
+
+
+@dataclass
+class DayVerdict:
+    """What judging one day's answer found."""
+
+    extracted: int = 0
+    valid: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    unreadable_passback: int = 0
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+
+def judge_answer(
+    answer: BinaryIO,
+    day: date,
+    timezone: tzinfo,
+    write_valid: Callable[[str], object],
+    rejected_out: TextIO,
+) -> DayVerdict:
+    """Judge every record of `answer`.
+
+    Valid rows go to `write_valid` as COPY text for `bamboo.validated_attempts`; rejected
+    records go to `rejected_out` as COPY text for `bamboo.rejected_attempts`, each with its
+    position in the answer, the reason and the record exactly as received.
+    """
+    verdict = DayVerdict()
+    day_text = day.isoformat()
+    lines: list[str] = []
+    position = -1
+    for position, (record, text) in enumerate(iter_records(answer)):
+        outcome, unreadable = judge(record, timezone)
+        verdict.unreadable_passback += unreadable
+        if isinstance(outcome, Rejection):
+            verdict.rejected[outcome.reason] += 1
+            rejected_out.write(f"{day_text}\t{position}\t{outcome.reason}\t{copy_text(text)}\n")
+            continue
+        user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = outcome
+        lines.append(
+            f"{day_text}\t{position}\t{copy_text(user_id)}\t{copy_text(key)}\t"
+            f"{copy_text(sourcedid)}\t{copy_text(service_url)}\t"
+            f"{_NULL if is_correct is None else is_correct}\t{attempt_type}\t{created_at}\n"
+        )
+        if len(lines) == _FLUSH_EVERY:
+            write_valid("".join(lines))
+            lines.clear()
+    verdict.extracted = position + 1
+    if lines:
+        write_valid("".join(lines))
+    verdict.valid = verdict.extracted - verdict.rejected_total
+    return verdict
