@@ -36,16 +36,11 @@ def scheduled_days(
     ),
 )
 def daily_attempts_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    last_key = daily_partitions.get_last_partition_key(
-        current_time=context.scheduled_execution_time
-    )
-    if last_key is None:
+    today = context.scheduled_execution_time.astimezone(SETTINGS.tz).date()
+    start = date.fromisoformat(SETTINGS.start_date)
+    if today <= start:
         return dg.SkipReason(f"no complete day since BAMBOO_START_DATE {SETTINGS.start_date}")
-    first, last = scheduled_days(
-        date.fromisoformat(last_key),
-        SETTINGS.refetch_days,
-        date.fromisoformat(SETTINGS.start_date),
-    )
+    first, last = scheduled_days(today - timedelta(days=1), SETTINGS.refetch_days, start)
     return dg.RunRequest(
         run_key=f"daily-{last}",
         tags={
