@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,13 @@ from gspread.http_client import HTTPClient
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from bamboo_assets.dashboard_plan import DashboardPlan, MetricsRow, apply_plan, plan_dashboard
+from bamboo_assets.dashboard_plan import (
+    CellRun,
+    DashboardPlan,
+    MetricsRow,
+    apply_plan,
+    plan_dashboard,
+)
 
 GOOGLE_SHEETS_URL = "https://sheets.googleapis.com"
 _SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
@@ -46,6 +53,10 @@ class Dashboard(dg.ConfigurableResource, ABC):
         """Make every day's row equal `metrics`, leaving everything people added alone."""
 
     @abstractmethod
+    def read(self) -> list[list[Any]]:
+        """The dashboard's cells as they are now."""
+
+    @abstractmethod
     def location(self) -> str:
         """A link or path users can open."""
 
@@ -58,12 +69,16 @@ class CsvDashboard(Dashboard):
     def location(self) -> str:
         return str(Path(self.path).resolve())
 
+    def read(self) -> list[list[Any]]:
+        path = Path(self.path)
+        if not path.exists():
+            return []
+        with path.open(newline="", encoding="utf-8") as file:
+            return list(csv.reader(file))
+
     def refresh(self, metrics: Sequence[MetricsRow]) -> DashboardReport:
         path = Path(self.path)
-        grid: list[list[Any]] = []
-        if path.exists():
-            with path.open(newline="", encoding="utf-8") as file:
-                grid = [row for row in csv.reader(file)]
+        grid = self.read()
         plan = plan_dashboard(grid, metrics)
         if plan.runs:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,12 +105,14 @@ class _SheetsSession(AuthorizedSession):
 
 
 class GoogleSheetsDashboard(Dashboard):
-    """A worksheet of a Google Sheet, read once and written with one `values.batchUpdate`.
+    """A worksheet of a Google Sheet, refreshed in three Sheets API requests whatever the
+    number of days: the worksheet's properties, its values, and one atomic
+    `spreadsheets.batchUpdate` that creates or enlarges the worksheet when needed (Google
+    refuses writes past the grid) and writes the differing cells.
 
-    A refresh costs two Sheets API requests whatever the number of days (three when the
-    worksheet has to be created). 429 and 5xx answers are retried by urllib3 with
-    exponential backoff, honouring Retry-After: no fixed sleeps. Values are written RAW, so
-    nothing is ever evaluated as a formula.
+    Cells are written as `stringValue`/`numberValue`, so nothing is ever evaluated as a
+    formula. 429 and 5xx answers are retried by urllib3 with exponential backoff, honouring
+    Retry-After: no fixed sleeps.
     """
 
     credentials_file: str
@@ -124,7 +141,7 @@ class GoogleSheetsDashboard(Dashboard):
             total=self.retries,
             backoff_factor=self.backoff_seconds,
             status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=None,  # batchUpdate POSTs rewrite the same cells: safe to repeat
+            allowed_methods=None,  # the batchUpdate POST rewrites the same cells: safe to repeat
             respect_retry_after_header=True,
             raise_on_status=False,
         )
@@ -134,23 +151,31 @@ class GoogleSheetsDashboard(Dashboard):
         client.set_timeout(self.timeout_seconds)
         return client, session
 
+    def read(self) -> list[list[Any]]:
+        """The worksheet's cells, raw (numbers as numbers, dates as serial numbers)."""
+        client, _ = self._client()
+        with self._errors():
+            if self._properties(client) is None:
+                return []
+            return self._values(client)
+
     def refresh(self, metrics: Sequence[MetricsRow]) -> DashboardReport:
         client, session = self._client()
-        sheet = "'" + self.worksheet_name.replace("'", "''") + "'"
-        try:
-            grid = self._read(client, sheet)
+        with self._errors():
+            properties = self._properties(client)
+            grid = self._values(client) if properties else []
             plan = plan_dashboard(grid, metrics)
             if plan.runs:
-                client.values_batch_update(
-                    self.spreadsheet_id,
-                    {
-                        "valueInputOption": "RAW",
-                        "data": [
-                            {"range": f"{sheet}!{run.a1}", "values": [run.values]}
-                            for run in plan.runs
-                        ],
-                    },
-                )
+                sheet_id, resize = _grid_request(properties, self.worksheet_name, plan)
+                writes = [_update_cells(sheet_id, run) for run in plan.runs]
+                client.batch_update(self.spreadsheet_id, {"requests": [*resize, *writes]})
+        return DashboardReport(self.location(), plan, requests=session.calls)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Google's errors, in words that name the sheet and never the key."""
+        try:
+            yield
         except APIError as error:
             raise DashboardError(
                 f"Google Sheets refused spreadsheet {self.spreadsheet_id}, worksheet "
@@ -161,18 +186,58 @@ class GoogleSheetsDashboard(Dashboard):
                 "Google did not accept the service account in GOOGLE_SERVICE_ACCOUNT_FILE: "
                 f"{type(error).__name__}"
             ) from None
-        return DashboardReport(self.location(), plan, requests=session.calls)
 
-    def _read(self, client: HTTPClient, sheet: str) -> list[list[Any]]:
-        """The worksheet's cells, raw (numbers as numbers, dates as serial numbers)."""
-        params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
-        try:
-            return client.values_get(self.spreadsheet_id, sheet, params=params).get("values", [])
-        except APIError as error:
-            if error.code != 400 or "parse range" not in str(error.error.get("message", "")):
-                raise
-        client.batch_update(
-            self.spreadsheet_id,
-            {"requests": [{"addSheet": {"properties": {"title": self.worksheet_name}}}]},
+    def _properties(self, client: HTTPClient) -> dict[str, Any] | None:
+        metadata = client.fetch_sheet_metadata(
+            self.spreadsheet_id, params={"fields": "sheets.properties"}
         )
-        return []
+        for sheet in metadata.get("sheets", []):
+            if sheet["properties"]["title"] == self.worksheet_name:
+                return sheet["properties"]
+        return None
+
+    def _values(self, client: HTTPClient) -> list[list[Any]]:
+        sheet = "'" + self.worksheet_name.replace("'", "''") + "'"
+        params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
+        return client.values_get(self.spreadsheet_id, sheet, params=params).get("values", [])
+
+
+def _grid_request(
+    properties: dict[str, Any] | None, title: str, plan: DashboardPlan
+) -> tuple[int, list[dict[str, Any]]]:
+    """The worksheet's id, and the request (if any) that makes its grid hold the plan."""
+    rows = max(run.row for run in plan.runs)
+    columns = max(run.column + len(run.values) - 1 for run in plan.runs)
+    if properties is None:
+        sheet_id = int.from_bytes(os.urandom(3), "big")
+        grid = {"rowCount": max(rows, 1000), "columnCount": max(columns, 26)}
+        new = {"sheetId": sheet_id, "title": title, "gridProperties": grid}
+        return sheet_id, [{"addSheet": {"properties": new}}]
+    sheet_id = properties["sheetId"]
+    grid = properties.get("gridProperties", {})
+    have_rows, have_columns = grid.get("rowCount", 0), grid.get("columnCount", 0)
+    if rows <= have_rows and columns <= have_columns:
+        return sheet_id, []
+    size = {"rowCount": max(rows, have_rows), "columnCount": max(columns, have_columns)}
+    resize = {
+        "properties": {"sheetId": sheet_id, "gridProperties": size},
+        "fields": "gridProperties.rowCount,gridProperties.columnCount",
+    }
+    return sheet_id, [{"updateSheetProperties": resize}]
+
+
+def _cell(value: int | str) -> dict[str, Any]:
+    """Counts as numbers, everything else as text: a formula-looking string stays text."""
+    if isinstance(value, int):
+        return {"userEnteredValue": {"numberValue": value}}
+    return {"userEnteredValue": {"stringValue": str(value)}}
+
+
+def _update_cells(sheet_id: int, run: CellRun) -> dict[str, Any]:
+    return {
+        "updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": run.row - 1, "columnIndex": run.column - 1},
+            "rows": [{"values": [_cell(value) for value in run.values]}],
+            "fields": "userEnteredValue",
+        }
+    }
