@@ -17,13 +17,13 @@ RUN groupadd --system --gid 10001 bamboo \
 
 WORKDIR /opt/dagster/app
 
-# Exactly what `pip install .` needs: the build metadata (pyproject.toml, the setup.py shim,
+# Exactly what `pip install ".[k8s]"` needs: the build metadata (pyproject.toml, the setup.py shim,
 # and README.md, which pyproject.toml names as the readme) and the package with its SQL files.
 COPY pyproject.toml setup.py README.md ./
 COPY bamboo_assets ./bamboo_assets
 
 # The project's own install, nothing listed by hand: the dependency pins live in pyproject.toml.
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir ".[k8s]"
 
 # DAGSTER_HOME must exist and belong to the runtime user: the chart mounts the instance
 # dagster.yaml as a single file into it, and Dagster writes local artifacts and compute logs

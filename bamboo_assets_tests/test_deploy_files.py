@@ -364,8 +364,10 @@ def test_dockerfile_installs_the_project_itself():
     installs = _pip_install_commands(instructions)
     assert len(installs) == 1, f"one pip install, the project's: {installs}"
     _, argv = installs[0]
-    targets = [a for a in argv if not a.startswith("-")]
-    assert targets == ["."], "install exactly the project; dependencies come from pyproject.toml"
+    targets = [a.strip("\"'") for a in argv if not a.startswith("-")]
+    assert targets == [".[k8s]"], "install exactly the project; dependencies come from pyproject"
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert any(dep.startswith("dagster-k8s==") for dep in extras["k8s"]), "K8sRunLauncher needs it"
     assert not {"-e", "--editable"} & set(argv), "a real install, not a link to the build dir"
     assert "--no-cache-dir" in argv
 
