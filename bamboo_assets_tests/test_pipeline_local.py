@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 
 from bamboo_assets.resources.warehouse import PostgresWarehouse
@@ -125,3 +126,11 @@ def test_every_invalid_kind_is_kept_with_its_reason_and_no_valid_record_is_lost(
     metrics = result.asset_materializations_for_node("validated_attempts")[0].metadata
     assert metrics["rejected"].value == len(cases)
     assert metrics["unreadable_passback_params"].value == 1
+    # 13 of 54 records rejected: far above the 5 % threshold, so the check warns.
+    (share,) = [
+        check
+        for check in result.get_asset_check_evaluations()
+        if check.check_name == "rejected_share_below_threshold"
+    ]
+    assert not share.passed
+    assert share.severity == dg.AssetCheckSeverity.WARN

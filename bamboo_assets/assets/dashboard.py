@@ -1,8 +1,10 @@
 """`public.daily_metrics` → the dashboard sheet people read."""
 
+from datetime import timedelta
+
 import dagster as dg
 
-from bamboo_assets import sql
+from bamboo_assets import checks, sql
 from bamboo_assets.assets.common import GROUP
 from bamboo_assets.assets.metrics import daily_metrics
 from bamboo_assets.partitions import daily_partitions, single_run
@@ -17,6 +19,10 @@ from bamboo_assets.resources.warehouse import Warehouse
     kinds={"googlesheets"},
     deps=[daily_metrics],
     pool="google_sheets",
+    check_specs=[checks.DASHBOARD_MATCHES],
+    freshness_policy=dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=36), warn_window=timedelta(hours=28)
+    ),
 )
 def dashboard_sheet(
     context: dg.AssetExecutionContext, warehouse: Warehouse, dashboard: Dashboard
@@ -32,6 +38,7 @@ def dashboard_sheet(
     with warehouse.connect() as conn:
         metrics = conn.execute(sql.ALL_METRICS).fetchall()
     report = dashboard.refresh(metrics)
+    matches = checks.dashboard_matches(dashboard.read(), metrics)
     plan = report.plan
     context.log.info(
         f"dashboard {report.location}: {len(plan.appended_days)} rows appended, "
@@ -47,5 +54,6 @@ def dashboard_sheet(
             "rows_updated": dg.MetadataValue.json(plan.updated_days),
             "columns_added": dg.MetadataValue.json(plan.added_columns),
             "api_requests": report.requests,
-        }
+        },
+        check_results=[matches],
     )

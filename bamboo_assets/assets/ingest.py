@@ -7,7 +7,7 @@ from datetime import date
 
 import dagster as dg
 
-from bamboo_assets import sql
+from bamboo_assets import checks, sql
 from bamboo_assets.answer import MalformedAnswer
 from bamboo_assets.assets.common import GROUP, markdown_table
 from bamboo_assets.partitions import SETTINGS, daily_partitions, partition_days, single_run
@@ -111,6 +111,7 @@ def _validate_day(conn, day: date, raw_answers: RawAnswerStore) -> DayVerdict:
     group_name=GROUP,
     kinds={"python", "postgres"},
     deps=[raw_attempts],
+    check_specs=[checks.REJECTED_SHARE],
 )
 def validated_attempts(
     context: dg.AssetExecutionContext, raw_answers: RawAnswerStore, warehouse: Warehouse
@@ -121,10 +122,10 @@ def validated_attempts(
     received and with its reason, in `bamboo.rejected_attempts`. A day is replaced whole.
     """
     totals = DayVerdict()
-    per_day: list[list[object]] = []
+    verdicts: dict[date, DayVerdict] = {}
     with warehouse.connect() as conn:
         for day in partition_days(context):
-            verdict = _validate_day(conn, day, raw_answers)
+            verdict = verdicts[day] = _validate_day(conn, day, raw_answers)
             context.log.info(
                 f"{day}: {verdict.extracted} records, {verdict.valid} valid, "
                 f"{verdict.rejected_total} rejected {dict(verdict.rejected)}"
@@ -133,7 +134,6 @@ def validated_attempts(
             totals.valid += verdict.valid
             totals.rejected.update(verdict.rejected)
             totals.unreadable_passback += verdict.unreadable_passback
-            per_day.append([day, verdict.extracted, verdict.valid, verdict.rejected_total])
         samples = conn.execute(
             "SELECT day, position, reason, left(record, 200) FROM bamboo.rejected_attempts "
             "WHERE day = ANY(%s) ORDER BY day, position LIMIT 5",
@@ -146,11 +146,15 @@ def validated_attempts(
             "rejected": totals.rejected_total,
             "unreadable_passback_params": totals.unreadable_passback,
             "rejected_by_reason": dg.MetadataValue.json(dict(Counter(totals.rejected))),
-            "per_day": markdown_table(["day", "extracted", "valid", "rejected"], per_day),
+            "per_day": markdown_table(
+                ["day", "extracted", "valid", "rejected"],
+                [[d, v.extracted, v.valid, v.rejected_total] for d, v in verdicts.items()],
+            ),
             "rejected_sample": markdown_table(
                 ["day", "position", "reason", "record"], [list(row) for row in samples]
             ),
-        }
+        },
+        check_results=[checks.rejected_share(verdicts, SETTINGS.max_rejected_share)],
     )
 
 
@@ -160,6 +164,7 @@ def validated_attempts(
     group_name=GROUP,
     kinds={"postgres"},
     deps=[validated_attempts],
+    check_specs=[checks.NO_DUPLICATES],
 )
 def solutions_table(
     context: dg.AssetExecutionContext, warehouse: Warehouse
@@ -186,6 +191,7 @@ def solutions_table(
             "WHERE created_at >= %s AND created_at < %s::date + 1 ORDER BY created_at LIMIT 5",
             (days[0], days[-1]),
         ).fetchall()
+        duplicates = checks.no_duplicates(conn, days)
     return dg.MaterializeResult(
         metadata={
             "prepared": prepared,
@@ -194,5 +200,6 @@ def solutions_table(
             "preview": markdown_table(
                 ["user_id", "attempt_type", "is_correct", "created_at"], [list(r) for r in preview]
             ),
-        }
+        },
+        check_results=[duplicates],
     )

@@ -4,7 +4,7 @@ from datetime import date
 
 import dagster as dg
 
-from bamboo_assets import sql
+from bamboo_assets import checks, sql
 from bamboo_assets.assets.common import GROUP, markdown_table
 from bamboo_assets.assets.ingest import solutions_table
 from bamboo_assets.partitions import daily_partitions, partition_days, single_run
@@ -47,6 +47,7 @@ def refresh_metrics(conn, days: list[date]) -> tuple[list[date], dict[date, tupl
     group_name=GROUP,
     kinds={"postgres"},
     deps=[solutions_table],
+    check_specs=[checks.METRICS_RECONCILE],
 )
 def daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """The notebook's metrics per study day in `public.daily_metrics`: `attempts_per_day_total`,
@@ -60,6 +61,7 @@ def daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
     with warehouse.connect() as conn, conn.transaction():
         conn.execute(sql.LOCK, (sql.LOCK_METRICS, 0))
         recomputed, changed = refresh_metrics(conn, days)
+        reconciled = checks.metrics_match(conn, recomputed)
     later = [day for day in changed if day > days[-1]]
     if later:
         context.log.info(f"new_users_per_day changed on later days: {later}")
@@ -72,5 +74,6 @@ def daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
                 sql.METRIC_COLUMNS,
                 [[day, *values] for day, values in changed.items() if values is not None],
             ),
-        }
+        },
+        check_results=[reconciled],
     )

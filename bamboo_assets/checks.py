@@ -1,0 +1,127 @@
+"""Data-quality checks users care about, evaluated right after each asset writes its days.
+
+Declared as `check_specs` on the assets (the asset knows which days it just wrote), so every
+run, whoever launched it, shows them on the asset page.
+"""
+
+from collections.abc import Sequence
+from datetime import date
+
+import dagster as dg
+import psycopg
+
+from bamboo_assets.dashboard_plan import MetricsRow, plan_dashboard
+from bamboo_assets.validation import DayVerdict
+
+NO_DUPLICATES = dg.AssetCheckSpec(
+    "no_duplicate_attempts",
+    asset="solutions_table",
+    description="No (user_id, created_at) appears twice in public.solutions for the run's days.",
+)
+REJECTED_SHARE = dg.AssetCheckSpec(
+    "rejected_share_below_threshold",
+    asset="validated_attempts",
+    description="Each day's share of rejected records stays below BAMBOO_MAX_REJECTED_SHARE "
+    "(warning): a jump usually means the API changed its format.",
+)
+METRICS_RECONCILE = dg.AssetCheckSpec(
+    "metrics_match_solutions",
+    asset="daily_metrics",
+    description="public.daily_metrics equals the notebook's definitions recomputed from "
+    "public.solutions for every day the run changed.",
+)
+DASHBOARD_MATCHES = dg.AssetCheckSpec(
+    "dashboard_matches_metrics",
+    asset="dashboard_sheet",
+    description="Read back after the refresh, every day's row in the dashboard equals "
+    "public.daily_metrics.",
+)
+
+
+def no_duplicates(conn: psycopg.Connection, days: Sequence[date]) -> dg.AssetCheckResult:
+    """Counted, not inferred from the constraint: a table made by hand may lack it."""
+    (duplicates,) = conn.execute(
+        """
+        SELECT count(*) FROM (
+            SELECT 1 FROM public.solutions
+            WHERE created_at >= %s AND created_at < %s::date + 1
+            GROUP BY user_id, created_at HAVING count(*) > 1
+        ) d
+        """,
+        (min(days), max(days)),
+    ).fetchone()
+    return dg.AssetCheckResult(
+        check_name=NO_DUPLICATES.name, passed=duplicates == 0, metadata={"duplicates": duplicates}
+    )
+
+
+def rejected_share(verdicts: dict[date, DayVerdict], threshold: float) -> dg.AssetCheckResult:
+    shares = {
+        str(day): round(v.rejected_total / v.extracted, 4) if v.extracted else 0.0
+        for day, v in verdicts.items()
+    }
+    over = {day: share for day, share in shares.items() if share > threshold}
+    return dg.AssetCheckResult(
+        check_name=REJECTED_SHARE.name,
+        passed=not over,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "threshold": threshold,
+            "days_over_threshold": dg.MetadataValue.json(over),
+            "highest_share": max(shares.values(), default=0.0),
+        },
+    )
+
+
+_RECOMPUTED = """
+WITH day_rows AS (
+    SELECT user_id, is_correct, created_at::date AS study_date FROM public.solutions
+    WHERE created_at >= %(first)s AND created_at < %(last)s::date + 1
+), firsts AS (
+    SELECT min(s.created_at)::date AS study_date, s.user_id
+    FROM public.solutions s
+    WHERE s.user_id IN (SELECT user_id FROM day_rows)
+    GROUP BY s.user_id
+)
+SELECT to_char(d.study_date, 'YYYY-MM-DD'), count(*),
+    count(*) FILTER (WHERE is_correct = 1), count(DISTINCT user_id),
+    (SELECT count(*) FROM firsts f WHERE f.study_date = d.study_date)
+FROM day_rows d
+WHERE d.study_date = ANY(%(days)s)
+GROUP BY d.study_date ORDER BY d.study_date
+"""
+
+
+def metrics_match(conn: psycopg.Connection, days: Sequence[date]) -> dg.AssetCheckResult:
+    """The notebook's definitions, written differently from the incremental queries."""
+    if not days:
+        return dg.AssetCheckResult(check_name=METRICS_RECONCILE.name, passed=True)
+    expected = conn.execute(
+        _RECOMPUTED, {"first": min(days), "last": max(days), "days": list(days)}
+    ).fetchall()
+    stored = conn.execute(
+        "SELECT to_char(study_date, 'YYYY-MM-DD'), attempts_per_day_total, "
+        "correct_attempts_per_day, unique_users_per_day, new_users_per_day "
+        "FROM public.daily_metrics WHERE study_date = ANY(%s) ORDER BY study_date",
+        (list(days),),
+    ).fetchall()
+    mismatched = sorted({row[0] for row in set(expected) ^ set(stored)})
+    return dg.AssetCheckResult(
+        check_name=METRICS_RECONCILE.name,
+        passed=not mismatched,
+        metadata={"days_checked": len(days), "mismatched_days": dg.MetadataValue.json(mismatched)},
+    )
+
+
+def dashboard_matches(grid: list[list], metrics: Sequence[MetricsRow]) -> dg.AssetCheckResult:
+    plan = plan_dashboard(grid, metrics)
+    wrong = plan.updated_days + plan.appended_days
+    return dg.AssetCheckResult(
+        check_name=DASHBOARD_MATCHES.name,
+        passed=not wrong and not plan.added_columns,
+        metadata={
+            "days_compared": len(metrics),
+            "days_different": dg.MetadataValue.json(wrong),
+            "missing_columns": dg.MetadataValue.json(plan.added_columns),
+        },
+    )
