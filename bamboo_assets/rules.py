@@ -6,12 +6,16 @@ record that PostgreSQL then refused (breaking the whole load), the rule is fixed
 written down in docs/decisions.md:
 
 - `is_correct` given as JSON true/false is normalized to 1/0 (the notebook accepted it as an int);
-- a NUL character in any stored string rejects the record (PostgreSQL text cannot hold it);
+- a NUL character in any stored string rejects the record (PostgreSQL text cannot hold it),
+  and so does a lone surrogate (a `\\udXXX` escape that is not valid Unicode: no UTF-8 form);
+- an `lti_user_id` longer than `MAX_USER_ID_LENGTH` characters is rejected: it could not fit
+  the `unique_check` index entry, and PostgreSQL would refuse the whole day;
 - a `created_at` without a time of day is rejected (the notebook stored midnight);
 - a `created_at` with a UTC offset is converted to the configured timezone and stored naive,
-  so the database session's TimeZone never changes what is stored.
+  so the database session's TimeZone never changes what is stored; one that falls outside
+  years 1-9999 once converted is rejected.
 
-Speed matters (a day can hold a million records), so the common `passback_params` shape is
+Speed matters (a day can hold a million records), so the common `passback_params` shapes are
 read with one regular expression; anything else goes through `ast.literal_eval`, exactly as
 in the notebook. Both paths give the same result on every input (property-tested).
 """
@@ -21,10 +25,15 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, NamedTuple
 
 LTI_FIELDS = ("oauth_consumer_key", "lis_result_sourcedid", "lis_outcome_service_url")
+
+# A B-tree entry holds at most 2704 bytes; 512 characters are at most 2048 bytes in UTF-8,
+# which leaves room for created_at in `unique_check (user_id, created_at)`.
+MAX_USER_ID_LENGTH = 512
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Attempt(NamedTuple):
@@ -51,6 +60,7 @@ REASONS = (
     "record is not a JSON object",
     "lti_user_id missing",
     "lti_user_id is not a string",
+    "lti_user_id is longer than 512 characters",
     "passback_params missing",
     "passback_params field is not a string or null",
     "is_correct missing",
@@ -60,39 +70,41 @@ REASONS = (
     "created_at missing",
     "created_at is not an ISO date-time",
     "created_at has no time of day",
+    "created_at is out of range once converted to the timezone",
     "text contains a NUL character",
+    "text contains a lone surrogate (not valid Unicode)",
 )
 _REJECTIONS = {reason: Rejection(reason) for reason in REASONS}
 
 # The common shapes of passback_params: single-quoted values with nothing to unescape.
 _PLAIN = r"'([^'\\\n\r\x00]*)'"
-_TWO_FIELDS = r"\{'oauth_consumer_key': " + _PLAIN + r", 'lis_result_sourcedid': " + _PLAIN
-_PASSBACK_SHAPES = (
-    re.compile(_TWO_FIELDS + r", 'lis_outcome_service_url': " + _PLAIN + r"\}"),
-    re.compile(_TWO_FIELDS + r"\}"),
+_COMMON_PASSBACK = re.compile(
+    r"\{'oauth_consumer_key': "
+    + _PLAIN
+    + r", 'lis_result_sourcedid': "
+    + _PLAIN
+    + r"(?:, 'lis_outcome_service_url': "
+    + _PLAIN
+    + r")?\}"
 )
 
 
-def parse_passback_params(value: Any) -> dict[str, Any] | None:
-    """The notebook's `string_to_dict`: a dict, or None where it fell back to `{}`."""
+def lti_fields(value: Any) -> tuple[Any, Any, Any] | None:
+    """The notebook's `string_to_dict`, reduced to the three LTI fields it reads.
+
+    None where the notebook fell back to `{}` (not a Python literal, or not a dict).
+    """
     if type(value) is str:
-        for shape in _PASSBACK_SHAPES:
-            match = shape.fullmatch(value)
-            if match:
-                return dict(zip(LTI_FIELDS, match.groups(), strict=False))
+        match = _COMMON_PASSBACK.fullmatch(value)
+        if match:
+            return match.groups()
     try:
         parsed = ast.literal_eval(value)
     except Exception:  # literal_eval raises many kinds; the notebook treats all alike
         return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _is_date_only(value: str) -> bool:
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+    if not isinstance(parsed, dict):
+        return None
+    return parsed.get(LTI_FIELDS[0]), parsed.get(LTI_FIELDS[1]), parsed.get(LTI_FIELDS[2])
 
 
 def parse_created_at(value: Any, timezone: tzinfo) -> datetime | Rejection:
@@ -103,10 +115,14 @@ def parse_created_at(value: Any, timezone: tzinfo) -> datetime | Rejection:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return _REJECTIONS["created_at is not an ISO date-time"]
-    if _is_date_only(value):
+    # Date-only ISO forms are at most 10 characters; any form with a time is longer.
+    if len(value) <= 10:
         return _REJECTIONS["created_at has no time of day"]
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(timezone).replace(tzinfo=None)
+        except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past year 9999 in UTC
+            return _REJECTIONS["created_at is out of range once converted to the timezone"]
     return moment
 
 
@@ -124,11 +140,14 @@ def judge(record: Any, timezone: tzinfo) -> tuple[Attempt | Rejection, bool]:
         return _REJECTIONS["lti_user_id missing"], False
     if type(user_id) is not str:
         return _REJECTIONS["lti_user_id is not a string"], False
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        return _REJECTIONS["lti_user_id is longer than 512 characters"], False
     if "passback_params" not in record:
         return _REJECTIONS["passback_params missing"], False
-    passback = parse_passback_params(record["passback_params"])
-    unreadable = passback is None
-    lti = (None, None, None) if unreadable else tuple(passback.get(k) for k in LTI_FIELDS)
+    lti = lti_fields(record["passback_params"])
+    unreadable = lti is None
+    if lti is None:
+        lti = (None, None, None)
     for field in lti:
         if field is not None and not isinstance(field, str):
             return _REJECTIONS["passback_params field is not a string or null"], unreadable
@@ -150,6 +169,11 @@ def judge(record: Any, timezone: tzinfo) -> tuple[Attempt | Rejection, bool]:
     created_at = parse_created_at(record["created_at"], timezone)
     if isinstance(created_at, Rejection):
         return created_at, unreadable
-    if "\x00" in user_id or any(field is not None and "\x00" in field for field in lti):
-        return _REJECTIONS["text contains a NUL character"], unreadable
+    for text in (user_id, *lti):
+        if text is None:
+            continue
+        if "\x00" in text:
+            return _REJECTIONS["text contains a NUL character"], unreadable
+        if not text.isascii() and _SURROGATE.search(text):
+            return _REJECTIONS["text contains a lone surrogate (not valid Unicode)"], unreadable
     return Attempt(user_id, *lti, is_correct, attempt_type, created_at), unreadable

@@ -70,9 +70,20 @@ def judge_answer(
             rejected_out.write(f"{day_text}\t{position}\t{outcome.reason}\t{copy_text(text)}\n")
             continue
         user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = outcome
+        # One search over all the text is cheaper than one per field, and rarely finds anything.
+        if _NEEDS_ESCAPE.search(f"{user_id}{key}{sourcedid}{service_url}"):
+            key, sourcedid, service_url = (
+                copy_text(key),
+                copy_text(sourcedid),
+                copy_text(service_url),
+            )
+            user_id = copy_text(user_id)
+        else:
+            key = _NULL if key is None else key
+            sourcedid = _NULL if sourcedid is None else sourcedid
+            service_url = _NULL if service_url is None else service_url
         lines.append(
-            f"{day_text}\t{position}\t{copy_text(user_id)}\t{copy_text(key)}\t"
-            f"{copy_text(sourcedid)}\t{copy_text(service_url)}\t"
+            f"{day_text}\t{position}\t{user_id}\t{key}\t{sourcedid}\t{service_url}\t"
             f"{_NULL if is_correct is None else is_correct}\t{attempt_type}\t{created_at}\n"
         )
         if len(lines) == _FLUSH_EVERY:

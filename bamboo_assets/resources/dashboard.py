@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,6 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from bamboo_assets.dashboard_plan import (
     CellRun,
@@ -27,6 +27,7 @@ from bamboo_assets.dashboard_plan import (
     apply_plan,
     plan_dashboard,
 )
+from bamboo_assets.resources.statistics_api import ReportingRetry
 
 GOOGLE_SHEETS_URL = "https://sheets.googleapis.com"
 _SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
@@ -82,8 +83,9 @@ class CsvDashboard(Dashboard):
         plan = plan_dashboard(grid, metrics)
         if plan.runs:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(path.name + ".partial")
-            with partial.open("w", newline="", encoding="utf-8") as file:
+            # A file of its own per write, so two runs at once never rename each other's.
+            partial = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.partial")
+            with partial.open("x", newline="", encoding="utf-8") as file:
                 csv.writer(file).writerows(apply_plan(grid, plan))
             os.replace(partial, path)
         return DashboardReport(self.location(), plan, requests=0)
@@ -112,7 +114,8 @@ class GoogleSheetsDashboard(Dashboard):
 
     Cells are written as `stringValue`/`numberValue`, so nothing is ever evaluated as a
     formula. 429 and 5xx answers are retried by urllib3 with exponential backoff, honouring
-    Retry-After: no fixed sleeps.
+    Retry-After (up to `retry_after_max_seconds`): no fixed sleeps. Every retry is logged in
+    the run.
     """
 
     credentials_file: str
@@ -122,6 +125,7 @@ class GoogleSheetsDashboard(Dashboard):
     timeout_seconds: float = 60.0
     retries: int = 5
     backoff_seconds: float = 1.0
+    retry_after_max_seconds: float = 60.0
 
     def location(self) -> str:
         return f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}"
@@ -137,13 +141,16 @@ class GoogleSheetsDashboard(Dashboard):
                 f"service-account key file: {type(error).__name__}"
             ) from None
         session = _SheetsSession(credentials, self.api_url)
-        retry = Retry(
+        retry = ReportingRetry(
             total=self.retries,
             backoff_factor=self.backoff_seconds,
             status_forcelist=(429, 500, 502, 503, 504),
             allowed_methods=None,  # the batchUpdate POST rewrites the same cells: safe to repeat
             respect_retry_after_header=True,
             raise_on_status=False,
+            report=dg.get_dagster_logger().warning,
+            label=f"Google Sheets (spreadsheet {self.spreadsheet_id})",
+            retry_after_cap=self.retry_after_max_seconds,
         )
         for scheme in ("http://", "https://"):
             session.mount(scheme, HTTPAdapter(max_retries=retry))

@@ -6,6 +6,7 @@ keeps a bad answer for inspection instead of losing it.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -28,7 +29,9 @@ class RawAnswerStore(dg.ConfigurableResource):
         return Path(self.directory) / f"{day.isoformat()}.json"
 
     def incoming_path(self, day: date) -> Path:
-        path = Path(self.directory) / "incoming" / f"{day.isoformat()}.json"
+        """A new file for one download of `day`: two runs of the same day never share one."""
+        name = f"{day.isoformat()}-{uuid.uuid4().hex[:12]}.json"
+        path = Path(self.directory) / "incoming" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -41,7 +44,7 @@ class RawAnswerStore(dg.ConfigurableResource):
         first, last = _ends(incoming)
         if first == b"[" and last == b"]":
             return incoming.replace(self.answer_path(day))
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         failed = Path(self.directory) / "failed" / f"{day.isoformat()}-{stamp}.json"
         failed.parent.mkdir(parents=True, exist_ok=True)
         incoming.replace(failed)

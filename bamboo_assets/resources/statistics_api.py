@@ -7,6 +7,8 @@ path.
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -24,6 +27,24 @@ from bamboo_assets import simulator
 
 DEFAULT_URL = "https://b2b.itresume.ru/api/statistics"
 _CHUNK = 1 << 20
+_SECRET_PARAMETER = re.compile(r"(client_key=)[^&\s'\"]*")
+
+
+class _RedactClientKey(logging.Filter):
+    """urllib3 logs the URL of every retried connection, query string (the key) included.
+
+    Its logger is silent unless someone routes it somewhere (Dagster's
+    `managed_python_loggers`, a root handler): then the key must not be in the record.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "client_key=" in text:
+            record.msg, record.args = _SECRET_PARAMETER.sub(r"\1<redacted>", text), None
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactClientKey())
 
 
 @dataclass(frozen=True)
@@ -60,26 +81,51 @@ class StatisticsApi(dg.ConfigurableResource, ABC):
         """What answers, without secrets."""
 
 
-class _ReportingRetry(Retry):
-    """urllib3's retry policy, telling the run log about every retry it makes."""
+class ReportingRetry(Retry):
+    """urllib3's retry policy, telling the run log about every retry it makes.
 
-    def __init__(self, *args, report: Callable[[str], None] | None = None, **kwargs) -> None:
+    A `Retry-After` longer than `retry_after_cap` seconds is shortened to it, so a server
+    cannot stall a run for hours (urllib3 alone honours up to six hours).
+    """
+
+    def __init__(
+        self,
+        *args,
+        report: Callable[[str], None] | None = None,
+        label: str = "HTTP",
+        retry_after_cap: float = 15.0,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.report = report
+        self.label = label
+        self.retry_after_cap = retry_after_cap
 
-    def new(self, **kwargs) -> _ReportingRetry:
+    def new(self, **kwargs) -> ReportingRetry:
         retry = super().new(**kwargs)
-        retry.report = self.report
+        retry.report, retry.label = self.report, self.label
+        retry.retry_after_cap = self.retry_after_cap
         return retry
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(super().parse_retry_after(retry_after), self.retry_after_cap)
+
+    def get_retry_after(self, response) -> float | None:
+        try:
+            return super().get_retry_after(response)
+        except urllib3.exceptions.InvalidHeader:  # unreadable: fall back to the backoff
+            return None
 
     def increment(self, method=None, url=None, response=None, error=None, **kwargs) -> Retry:
         retry = super().increment(method, url, response, error, **kwargs)
         if self.report:
             cause = f"HTTP {response.status}" if response is not None else type(error).__name__
             wait = retry.get_backoff_time()
+            if response is not None:
+                wait = retry.get_retry_after(response) or wait
             self.report(
-                f"statistics API: {cause}; retrying (attempt {len(retry.history) + 1}, "
-                f"backoff {wait:.1f}s or Retry-After)"
+                f"{self.label}: {cause}; retrying (attempt {len(retry.history) + 1} of "
+                f"{len(retry.history) + 1 + (retry.total or 0)}, waiting {wait:.1f}s)"
             )
         return retry
 
@@ -88,8 +134,9 @@ class ItresumeStatisticsApi(StatisticsApi):
     """The real API: one GET per day with `client`, `client_key`, `start`, `end`.
 
     Transient failures (connection errors, timeouts, 429 and 5xx) are retried by urllib3
-    with exponential backoff, honouring `Retry-After`. A refused key (401/403) fails at once.
-    Defaults keep a hanging API under five minutes: 3 tries x 75 s read timeout + backoff.
+    with exponential backoff, honouring `Retry-After` up to `retry_after_max_seconds`. A
+    refused key (401/403) fails at once. Defaults keep a silent API under five minutes:
+    3 tries x (10 s connect + 75 s read timeout) + at most 2 x 15 s between tries.
     """
 
     url: str = DEFAULT_URL
@@ -99,23 +146,30 @@ class ItresumeStatisticsApi(StatisticsApi):
     read_timeout_seconds: float = 75.0
     retries: int = 2
     backoff_seconds: float = 2.0
+    backoff_max_seconds: float = 15.0
+    retry_after_max_seconds: float = 15.0
 
     def describe(self) -> str:
         parts = urlsplit(self.url)
-        return f"statistics API {parts.scheme}://{parts.netloc}{parts.path} (client {self.client})"
+        where = parts.hostname or ""
+        if parts.port:
+            where += f":{parts.port}"
+        return f"statistics API {parts.scheme}://{where}{parts.path} (client {self.client})"
 
     def _session(self, log: Callable[[str], None]) -> requests.Session:
-        retry = _ReportingRetry(
+        retry = ReportingRetry(
             total=self.retries,
             connect=self.retries,
             read=self.retries,
             status=self.retries,
             backoff_factor=self.backoff_seconds,
-            backoff_max=60,
+            backoff_max=self.backoff_max_seconds,
             status_forcelist=(429, 500, 502, 503, 504),
             respect_retry_after_header=True,
             raise_on_status=False,
             report=log,
+            label="statistics API",
+            retry_after_cap=self.retry_after_max_seconds,
         )
         session = requests.Session()
         session.mount("http://", HTTPAdapter(max_retries=retry))
@@ -127,6 +181,7 @@ class ItresumeStatisticsApi(StatisticsApi):
         params = {"client": self.client, "client_key": self.client_key, "start": start, "end": end}
         began = time.monotonic()
         retries: list[str] = []
+        received: list[int] = []  # byte counts of the body as it arrives; empty before it
 
         def report(line: str) -> None:
             retries.append(line)
@@ -145,16 +200,27 @@ class ItresumeStatisticsApi(StatisticsApi):
                 ) as response,
             ):
                 self._check_status(response.status_code, day, len(retries) + 1)
-                size = _write(destination, response.iter_content(_CHUNK))
-        except requests.Timeout:
-            raise StatisticsApiError(
-                f"{self.describe()} did not answer for {day} within "
-                f"{self.read_timeout_seconds:.0f}s ({len(retries) + 1} tries)"
-            ) from None
+                announced = response.headers.get("Content-Length")
+                received.append(0)
+                size = _write(destination, response.iter_content(_CHUNK), received)
         except requests.RequestException as error:
+            tries = len(retries) + 1
+            if received:
+                of = f" of {announced}" if announced else ""
+                how = "stopped sending" if _timed_out(error) else "cut off"
+                kept = f"; the bytes received are kept at {destination}" if received[0] else ""
+                raise StatisticsApiError(
+                    f"{self.describe()} {how} the answer for {day} after {received[0]:,}{of} "
+                    f"bytes ({type(error).__name__}); nothing was loaded for {day}{kept}"
+                ) from None
+            if _timed_out(error):
+                raise StatisticsApiError(
+                    f"{self.describe()} did not answer for {day} within the "
+                    f"{self.connect_timeout_seconds:g}s connect / {self.read_timeout_seconds:g}s "
+                    f"read timeout ({tries} tries)"
+                ) from None
             raise StatisticsApiError(
-                f"{self.describe()} failed for {day}: {type(error).__name__} "
-                f"({len(retries) + 1} tries)"
+                f"{self.describe()} failed for {day}: {type(error).__name__} ({tries} tries)"
             ) from None
         return Download(day, destination, size, time.monotonic() - began, len(retries) + 1)
 
@@ -168,6 +234,16 @@ class ItresumeStatisticsApi(StatisticsApi):
             raise StatisticsApiError(
                 f"{self.describe()} answered HTTP {status} for {day} after {tries} tries"
             )
+
+
+def _timed_out(error: BaseException) -> bool:
+    """Whether a requests error was a timeout, also when urllib3's retries wrapped it."""
+    if isinstance(error, requests.Timeout):
+        return True
+    cause = error.args[0] if error.args else None
+    if isinstance(cause, urllib3.exceptions.MaxRetryError):
+        cause = cause.reason
+    return isinstance(cause, urllib3.exceptions.TimeoutError | TimeoutError)
 
 
 class SimulatedStatisticsApi(StatisticsApi):
@@ -186,10 +262,13 @@ class SimulatedStatisticsApi(StatisticsApi):
         return Download(day, destination, size, time.monotonic() - began, 1)
 
 
-def _write(destination: Path, chunks: Iterable[bytes]) -> int:
+def _write(destination: Path, chunks: Iterable[bytes], progress: list[int] | None = None) -> int:
+    """Write `chunks` to `destination`; `progress[0]` follows the bytes written so far."""
     size = 0
     with destination.open("wb") as out:
         for chunk in chunks:
             out.write(chunk)
             size += len(chunk)
+            if progress:
+                progress[0] = size
     return size

@@ -13,6 +13,7 @@ import psycopg
 
 from bamboo_assets import sql
 
+CONNECT_TIMEOUT_SECONDS = 15
 _embedded_lock = threading.Lock()
 _embedded_uris: dict[Path, str] = {}
 _embedded_servers: list[object] = []  # keeps each server's handle alive for this process
@@ -27,9 +28,18 @@ class Warehouse(dg.ConfigurableResource, ABC):
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        """A connection whose schema is in place; commits on success, rolls back on error."""
+        """A connection whose schema is in place; commits on success, rolls back on error.
+
+        Failing to connect, or losing the connection on the way, raises WarehouseUnavailable
+        naming the warehouse without credentials; what was not committed is rolled back by
+        the server.
+        """
         try:
-            conn = psycopg.connect(self.conninfo(), application_name="bamboo")
+            params = psycopg.conninfo.conninfo_to_dict(self.conninfo())
+            # libpq waits for an unreachable host as long as the OS does (minutes): bound it.
+            params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+            params.setdefault("application_name", "bamboo")
+            conn = psycopg.connect(**params)
         except psycopg.ProgrammingError:
             # Its text may quote the connection string, password included: never show it.
             raise WarehouseUnavailable(
@@ -39,12 +49,20 @@ class Warehouse(dg.ConfigurableResource, ABC):
             raise WarehouseUnavailable(
                 f"cannot connect to the warehouse ({self.describe()}): {_first_line(error)}"
             ) from None
-        with conn:
-            with conn.transaction():
-                conn.execute(sql.LOCK, (sql.LOCK_SCHEMA, 0))
-                for statement in sql.SCHEMA:
-                    conn.execute(statement)
-            yield conn
+        try:
+            with conn:
+                with conn.transaction():
+                    conn.execute(sql.LOCK, (sql.LOCK_SCHEMA, 0))
+                    for statement in sql.SCHEMA:
+                        conn.execute(statement)
+                yield conn
+        except psycopg.OperationalError as error:
+            if not conn.broken:
+                raise
+            raise WarehouseUnavailable(
+                f"lost the connection to the warehouse ({self.describe()}): "
+                f"{_first_line(error)}; the step's uncommitted work was rolled back"
+            ) from None
 
     @abstractmethod
     def describe(self) -> str:
