@@ -10,6 +10,7 @@ from datetime import date
 import dagster as dg
 import psycopg
 
+from bamboo_assets import sql
 from bamboo_assets.dashboard_plan import MetricsRow, plan_dashboard
 from bamboo_assets.validation import DayVerdict
 
@@ -41,13 +42,7 @@ DASHBOARD_MATCHES = dg.AssetCheckSpec(
 def no_duplicates(conn: psycopg.Connection, days: Sequence[date]) -> dg.AssetCheckResult:
     """Counted, not inferred from the constraint: a table made by hand may lack it."""
     (duplicates,) = conn.execute(
-        """
-        SELECT count(*) FROM (
-            SELECT 1 FROM public.solutions
-            WHERE created_at >= %s AND created_at < %s::date + 1
-            GROUP BY user_id, created_at HAVING count(*) > 1
-        ) d
-        """,
+        sql.DUPLICATE_ATTEMPTS,
         (min(days), max(days)),
     ).fetchone()
     return dg.AssetCheckResult(
@@ -73,38 +68,14 @@ def rejected_share(verdicts: dict[date, DayVerdict], threshold: float) -> dg.Ass
     )
 
 
-_RECOMPUTED = """
-WITH day_rows AS (
-    SELECT user_id, is_correct, created_at::date AS study_date FROM public.solutions
-    WHERE created_at >= %(first)s AND created_at < %(last)s::date + 1
-), firsts AS (
-    SELECT min(s.created_at)::date AS study_date, s.user_id
-    FROM public.solutions s
-    WHERE s.user_id IN (SELECT user_id FROM day_rows)
-    GROUP BY s.user_id
-)
-SELECT to_char(d.study_date, 'YYYY-MM-DD'), count(*),
-    count(*) FILTER (WHERE is_correct = 1), count(DISTINCT user_id),
-    (SELECT count(*) FROM firsts f WHERE f.study_date = d.study_date)
-FROM day_rows d
-WHERE d.study_date = ANY(%(days)s)
-GROUP BY d.study_date ORDER BY d.study_date
-"""
-
-
 def metrics_match(conn: psycopg.Connection, days: Sequence[date]) -> dg.AssetCheckResult:
     """The notebook's definitions, written differently from the incremental queries."""
     if not days:
         return dg.AssetCheckResult(check_name=METRICS_RECONCILE.name, passed=True)
     expected = conn.execute(
-        _RECOMPUTED, {"first": min(days), "last": max(days), "days": list(days)}
+        sql.RECOMPUTED_METRICS, {"first": min(days), "last": max(days), "days": list(days)}
     ).fetchall()
-    stored = conn.execute(
-        "SELECT to_char(study_date, 'YYYY-MM-DD'), attempts_per_day_total, "
-        "correct_attempts_per_day, unique_users_per_day, new_users_per_day "
-        "FROM public.daily_metrics WHERE study_date = ANY(%s) ORDER BY study_date",
-        (list(days),),
-    ).fetchall()
+    stored = conn.execute(sql.METRICS_OF_DAYS, (list(days),)).fetchall()
     mismatched = sorted({row[0] for row in set(expected) ^ set(stored)})
     return dg.AssetCheckResult(
         check_name=METRICS_RECONCILE.name,

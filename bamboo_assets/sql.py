@@ -116,6 +116,10 @@ def copy_into_day_partition(day: date) -> sql.Composed:
     return sql.SQL("COPY {} FROM STDIN").format(day_partition(day))
 
 
+REJECTED_SAMPLE = """
+SELECT day, position, reason, left(record, 200) FROM bamboo.rejected_attempts
+WHERE day = ANY(%s) ORDER BY day, position LIMIT 5
+"""
 DELETE_REJECTED = "DELETE FROM bamboo.rejected_attempts WHERE day = %s"
 COPY_REJECTED = "COPY bamboo.rejected_attempts (day, position, reason, record) FROM STDIN"
 
@@ -140,6 +144,13 @@ FROM bamboo.validated_attempts
 WHERE day = %s
 ORDER BY user_id, created_at, position
 ON CONFLICT (user_id, created_at) DO NOTHING
+"""
+
+# The sort before the insert fits in memory for a million-row day.
+LOAD_WORK_MEM = "SET LOCAL work_mem = '256MB'"
+SOLUTIONS_PREVIEW = """
+SELECT user_id, attempt_type, is_correct, created_at FROM public.solutions
+WHERE created_at >= %s AND created_at < %s::date + 1 ORDER BY created_at LIMIT 5
 """
 
 RECORD_LOADED = """
@@ -202,11 +213,20 @@ ON CONFLICT (study_date) DO UPDATE SET
     new_users_per_day = EXCLUDED.new_users_per_day,
     computed_at = EXCLUDED.computed_at
 """
+STORED_DAY_METRICS = """
+SELECT attempts_per_day_total, correct_attempts_per_day, unique_users_per_day, new_users_per_day
+FROM public.daily_metrics WHERE study_date = %s
+"""
 DELETE_METRICS = "DELETE FROM public.daily_metrics WHERE study_date = %s"
 ALL_METRICS = """
 SELECT to_char(study_date, 'YYYY-MM-DD'), attempts_per_day_total, correct_attempts_per_day,
     unique_users_per_day, new_users_per_day
 FROM public.daily_metrics ORDER BY study_date
+"""
+METRICS_OF_DAYS = """
+SELECT to_char(study_date, 'YYYY-MM-DD'), attempts_per_day_total, correct_attempts_per_day,
+    unique_users_per_day, new_users_per_day
+FROM public.daily_metrics WHERE study_date = ANY(%s) ORDER BY study_date
 """
 
 # The notebook's own metrics query over the whole table, kept verbatim in meaning: the
@@ -232,4 +252,32 @@ DAY_LOADS = """
 SELECT to_char(day, 'YYYY-MM-DD'), extracted, validated, rejected, unreadable_passback,
     prepared, inserted
 FROM bamboo.day_loads WHERE day = ANY(%s) ORDER BY day
+"""
+
+# Checks (bamboo_assets/checks.py).
+DUPLICATE_ATTEMPTS = """
+SELECT count(*) FROM (
+    SELECT 1 FROM public.solutions
+    WHERE created_at >= %s AND created_at < %s::date + 1
+    GROUP BY user_id, created_at HAVING count(*) > 1
+) d
+"""
+
+# The notebook's definitions for some days, written unlike the incremental queries above.
+RECOMPUTED_METRICS = """
+WITH day_rows AS (
+    SELECT user_id, is_correct, created_at::date AS study_date FROM public.solutions
+    WHERE created_at >= %(first)s AND created_at < %(last)s::date + 1
+), firsts AS (
+    SELECT min(s.created_at)::date AS study_date, s.user_id
+    FROM public.solutions s
+    WHERE s.user_id IN (SELECT user_id FROM day_rows)
+    GROUP BY s.user_id
+)
+SELECT to_char(d.study_date, 'YYYY-MM-DD'), count(*),
+    count(*) FILTER (WHERE is_correct = 1), count(DISTINCT user_id),
+    (SELECT count(*) FROM firsts f WHERE f.study_date = d.study_date)
+FROM day_rows d
+WHERE d.study_date = ANY(%(days)s)
+GROUP BY d.study_date ORDER BY d.study_date
 """

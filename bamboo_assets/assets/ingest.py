@@ -135,8 +135,7 @@ def validated_attempts(
             totals.rejected.update(verdict.rejected)
             totals.unreadable_passback += verdict.unreadable_passback
         samples = conn.execute(
-            "SELECT day, position, reason, left(record, 200) FROM bamboo.rejected_attempts "
-            "WHERE day = ANY(%s) ORDER BY day, position LIMIT 5",
+            sql.REJECTED_SAMPLE,
             (partition_days(context),),
         ).fetchall()
     return dg.MaterializeResult(
@@ -180,15 +179,14 @@ def solutions_table(
         for day in days:
             with conn.transaction():
                 conn.execute(sql.LOCK, (sql.LOCK_SOLUTIONS, day.toordinal()))
-                conn.execute("SET LOCAL work_mem = '256MB'")
+                conn.execute(sql.LOAD_WORK_MEM)
                 day_inserted = conn.execute(sql.INSERT_SOLUTIONS, (day,)).rowcount
                 day_prepared = conn.execute(sql.RECORD_LOADED, (day_inserted, day)).fetchone()
             prepared += day_prepared[0] if day_prepared else 0
             inserted += day_inserted
             context.log.info(f"{day}: {day_inserted} new rows in public.solutions")
         preview = conn.execute(
-            "SELECT user_id, attempt_type, is_correct, created_at FROM public.solutions "
-            "WHERE created_at >= %s AND created_at < %s::date + 1 ORDER BY created_at LIMIT 5",
+            sql.SOLUTIONS_PREVIEW,
             (days[0], days[-1]),
         ).fetchall()
         duplicates = checks.no_duplicates(conn, days)

@@ -25,11 +25,7 @@ def refresh_metrics(conn, days: list[date]) -> tuple[list[date], dict[date, tupl
         recompute.update(row[0] for row in conn.execute(sql.LATER_FIRST_DAYS, {"day": day}))
     changed: dict[date, tuple] = {}
     for day in sorted(recompute):
-        before = conn.execute(
-            "SELECT attempts_per_day_total, correct_attempts_per_day, unique_users_per_day, "
-            "new_users_per_day FROM public.daily_metrics WHERE study_date = %s",
-            (day,),
-        ).fetchone()
+        before = conn.execute(sql.STORED_DAY_METRICS, (day,)).fetchone()
         after = conn.execute(sql.DAY_METRICS, {"day": day}).fetchone()
         if after[0] == 0:
             conn.execute(sql.DELETE_METRICS, (day,))

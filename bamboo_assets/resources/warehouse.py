@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -53,8 +54,9 @@ class Warehouse(dg.ConfigurableResource, ABC):
             with conn:
                 with conn.transaction():
                     conn.execute(sql.LOCK, (sql.LOCK_SCHEMA, 0))
-                    for statement in sql.SCHEMA:
-                        conn.execute(statement)
+                    if not _schema_in_place(conn):
+                        for statement in sql.SCHEMA:
+                            conn.execute(statement)
                 yield conn
         except psycopg.OperationalError as error:
             if not conn.broken:
@@ -113,6 +115,51 @@ class EmbeddedWarehouse(Warehouse):
 
 class WarehouseUnavailable(ConnectionError):
     """The warehouse could not be reached; the message names it without credentials."""
+
+
+_CREATES = re.compile(
+    r"\s*CREATE\s+(SCHEMA|TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+([\w.]+)(?:\s+ON\s+(\w+)\.)?",
+    re.IGNORECASE,
+)
+
+
+def _schema_objects() -> tuple[list[str], list[str]] | None:
+    """The schemas and (qualified) relations `sql.SCHEMA` creates; None if it does more."""
+    schemas: list[str] = []
+    relations: list[str] = []
+    for statement in sql.SCHEMA:
+        match = _CREATES.match(statement)
+        if not match:
+            return None
+        kind, name, index_schema = match.groups()
+        if kind.upper() == "SCHEMA":
+            schemas.append(name)
+        elif "." in name:
+            relations.append(name)
+        elif index_schema:
+            relations.append(f"{index_schema}.{name}")
+        else:
+            return None
+    return schemas, relations
+
+
+def _schema_in_place(conn: psycopg.Connection) -> bool:
+    """Whether every object of `sql.SCHEMA` exists already.
+
+    Even when the index exists, `CREATE INDEX IF NOT EXISTS` takes a SHARE lock on
+    public.solutions, so it waits for any transaction writing there (another run's load)
+    and holds up every writer queued behind it. Checking the catalog first takes no lock.
+    """
+    objects = _schema_objects()
+    if objects is None:
+        return False
+    schemas, relations = objects
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = ANY(%s)) = %s"
+        " AND (SELECT bool_and(to_regclass(name) IS NOT NULL) FROM unnest(%s::text[]) name)",
+        (schemas, len(schemas), relations),
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _first_line(error: BaseException) -> str:
