@@ -163,6 +163,14 @@ VALIDATED_DAYS = """
 SELECT DISTINCT created_at::date FROM bamboo.validated_attempts WHERE day = ANY(%s)
 """
 
+# Every study day already in public.solutions, but only while public.daily_metrics is empty:
+# the first run on a table the notebook filled measures its history once (a one-time filter,
+# so later runs do not scan).
+UNMEASURED_DAYS = """
+SELECT DISTINCT created_at::date FROM public.solutions
+WHERE NOT EXISTS (SELECT 1 FROM public.daily_metrics)
+"""
+
 # Days after %(day)s whose new users change when %(day)s is loaded: the first later day of
 # every user of %(day)s who has no earlier attempt.
 LATER_FIRST_DAYS = """

@@ -134,3 +134,37 @@ def test_every_invalid_kind_is_kept_with_its_reason_and_no_valid_record_is_lost(
     ]
     assert not share.passed
     assert share.severity == dg.AssetCheckSeverity.WARN
+
+
+def test_a_table_the_notebook_filled_keeps_working_and_its_history_is_measured(
+    bamboo_home: Path, warehouse: PostgresWarehouse, database_dsn: str
+) -> None:
+    with psycopg.connect(database_dsn) as conn:  # the notebook's own table and rows
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS public.solutions (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id TEXT NOT NULL,
+                oauth_consumer_key TEXT, lis_result_sourcedid TEXT, lis_outcome_service_url TEXT,
+                is_correct INT CHECK (is_correct in (0, 1) OR is_correct is NULL),
+                attempt_type TEXT CHECK (attempt_type in ('run', 'submit')) NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                CONSTRAINT unique_check UNIQUE (user_id, created_at))"""
+        )
+        conn.execute(
+            "INSERT INTO public.solutions (user_id, is_correct, attempt_type, created_at) VALUES"
+            " ('old-1', 1, 'submit', '2025-02-27 09:00'),"
+            " ('old-2', NULL, 'run', '2025-02-27 10:00'),"
+            " ('old-1', 0, 'submit', '2025-02-28 11:00')"
+        )
+    result = materialize_days("2025-03-01", "2025-03-01", local_resources(bamboo_home, warehouse))
+    assert result.success
+
+    expected = notebook_metrics(database_dsn)
+    assert [row[0] for row in expected] == ["2025-02-27", "2025-02-28", "2025-03-01"]
+    assert expected[:2] == [("2025-02-27", 2, 1, 2, 2), ("2025-02-28", 1, 0, 1, 0)]
+    assert stored_metrics(database_dsn) == expected
+    dashboard = (bamboo_home / "dashboard.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in dashboard[1:]] == [
+        "2025-02-27",
+        "2025-02-28",
+        "2025-03-01",
+    ]

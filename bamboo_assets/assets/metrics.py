@@ -16,11 +16,13 @@ def refresh_metrics(conn, days: list[date]) -> tuple[list[date], dict[date, tupl
     new users it changed; returns the days recomputed and the rows that changed.
 
     Only those days are read, each through the `created_at` index and one unique-index probe
-    per user, so a daily run costs the same with a year of history as with a day.
+    per user, so a daily run costs the same with a year of history as with a day. The first
+    run on a table the notebook already filled also measures the days it found there.
     """
     touched = set(days)
     touched.update(row[0] for row in conn.execute(sql.VALIDATED_DAYS, (days,)))
     recompute = set(touched)
+    recompute.update(row[0] for row in conn.execute(sql.UNMEASURED_DAYS))
     for day in touched:
         recompute.update(row[0] for row in conn.execute(sql.LATER_FIRST_DAYS, {"day": day}))
     changed: dict[date, tuple] = {}
