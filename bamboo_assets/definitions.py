@@ -11,24 +11,14 @@ import os
 
 import dagster as dg
 
-from bamboo_assets.assets.dashboard import dashboard_sheet
-from bamboo_assets.assets.digest import digest_email
-from bamboo_assets.assets.ingest import raw_attempts, solutions_table, validated_attempts
-from bamboo_assets.assets.metrics import daily_metrics
+from bamboo_assets.assets import PIPELINE
 from bamboo_assets.partitions import SETTINGS
 from bamboo_assets.schedules import daily_attempts_job, daily_attempts_schedule
 from bamboo_assets.sensors import failed_run_alert
 from bamboo_assets.settings import build_resources
 
 defs = dg.Definitions(
-    assets=[
-        raw_attempts,
-        validated_attempts,
-        solutions_table,
-        daily_metrics,
-        dashboard_sheet,
-        digest_email,
-    ],
+    assets=PIPELINE,
     jobs=[daily_attempts_job],
     schedules=[daily_attempts_schedule],
     sensors=[failed_run_alert],

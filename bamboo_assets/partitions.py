@@ -14,9 +14,6 @@ daily_partitions = dg.DailyPartitionsDefinition(
     start_date=SETTINGS.start_date, timezone=SETTINGS.timezone
 )
 
-# A range of days is one run: the API is called in parallel and the database sees one load.
-single_run = dg.BackfillPolicy.single_run()
-
 
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:
     """The days this run materializes (one, or a range in a backfill)."""

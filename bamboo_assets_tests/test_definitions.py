@@ -10,15 +10,7 @@ import dagster as dg
 
 from bamboo_assets.definitions import defs
 from bamboo_assets.schedules import RANGE_END, RANGE_START
-
-CHAIN = [
-    "raw_attempts",
-    "validated_attempts",
-    "solutions_table",
-    "daily_metrics",
-    "dashboard_sheet",
-    "digest_email",
-]
+from bamboo_assets_tests.helpers import LINEAGE
 
 
 def test_dagster_validates_the_definitions(tmp_path: Path) -> None:
@@ -40,7 +32,7 @@ def test_dagster_validates_the_definitions(tmp_path: Path) -> None:
 
 def test_the_assets_form_one_daily_partitioned_single_run_lineage() -> None:
     graph = defs.resolve_asset_graph()
-    for upstream, name in zip([None, *CHAIN], CHAIN, strict=False):
+    for upstream, name in zip([None, *LINEAGE], LINEAGE, strict=False):
         node = graph.get(dg.AssetKey(name))
         assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
         assert node.backfill_policy == dg.BackfillPolicy.single_run()

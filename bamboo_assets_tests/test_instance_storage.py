@@ -27,18 +27,10 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, Postgr
 from sqlalchemy.engine import make_url
 
 from bamboo_assets_tests.dagster_processes import REPO, bamboo_env, socket_directory_and_port
-from bamboo_assets_tests.helpers import query
+from bamboo_assets_tests.helpers import LINEAGE, query
 
 PRODUCTION_INSTANCE = REPO / "deploy" / "dagster.yaml"
 DAY = "2025-03-01"
-CHAIN = [
-    "raw_attempts",
-    "validated_attempts",
-    "solutions_table",
-    "daily_metrics",
-    "dashboard_sheet",
-    "digest_email",
-]
 
 
 @pytest.fixture
@@ -109,7 +101,7 @@ def test_a_cli_run_is_stored_in_postgresql_through_the_production_instance_confi
         events = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
         materializations = [event.asset_materialization for event in events]
         materialized = {(m.asset_key.to_user_string(), m.partition) for m in materializations if m}
-        assert materialized == {(name, DAY) for name in CHAIN}
+        assert materialized == {(name, DAY) for name in LINEAGE}
 
         # concurrency.pools.default_limit gave the pool its limit in the instance database,
         # and the run left no slot claimed.
@@ -125,7 +117,7 @@ def test_a_cli_run_is_stored_in_postgresql_through_the_production_instance_confi
         " WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
         (run.run_id,),
     )
-    assert sorted(stored_events) == sorted((f'["{name}"]', DAY) for name in CHAIN)
+    assert sorted(stored_events) == sorted((f'["{name}"]', DAY) for name in LINEAGE)
     assert not list(dagster_home.rglob("*.db")), "a SQLite storage was created in DAGSTER_HOME"
 
     # Two databases: the warehouse holds the data and none of Dagster's tables, and the other

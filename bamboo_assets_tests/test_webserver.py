@@ -30,19 +30,12 @@ from bamboo_assets_tests.dagster_processes import (
     running,
     wait_until,
 )
+from bamboo_assets_tests.helpers import LINEAGE
 
 LOCAL_INSTANCE = REPO / "deploy" / "local" / "dagster.yaml"
 LOCATION = "bamboo"  # workspace.yaml
 GROUP = "bamboo"
 DAY = "2025-03-01"
-CHAIN = [
-    "raw_attempts",
-    "validated_attempts",
-    "solutions_table",
-    "daily_metrics",
-    "dashboard_sheet",
-    "digest_email",
-]
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
@@ -270,8 +263,8 @@ def test_the_ui_shows_the_lineage_and_materializes_one_day(
         "assetNodes"
     ]
     by_name = {"/".join(a["assetKey"]["path"]): a for a in assets}
-    assert sorted(by_name) == sorted(CHAIN)
-    for upstream, name in zip([None, *CHAIN], CHAIN, strict=False):
+    assert sorted(by_name) == sorted(LINEAGE)
+    for upstream, name in zip([None, *LINEAGE], LINEAGE, strict=False):
         asset = by_name[name]
         assert asset["groupName"] == GROUP
         upstream_keys = [d["path"] for d in asset["dependencyKeys"]]
@@ -294,7 +287,7 @@ def test_the_ui_shows_the_lineage_and_materializes_one_day(
     # "Materialize" of the whole group for one partition, as the UI's partition dialog sends it
     # (LaunchAssetChoosePartitionsDialog.onLaunchAsSingleRun): one partition is a single run of
     # the assets' common job, with the partition's tags and config fetched from the server.
-    ordered = [by_name[name] for name in CHAIN]
+    ordered = [by_name[name] for name in LINEAGE]
     job = common_job(ordered)
     asset_keys = [{"path": a["assetKey"]["path"]} for a in ordered]
     partition = webserver.graphql(
@@ -346,4 +339,4 @@ def test_the_ui_shows_the_lineage_and_materializes_one_day(
         ]
         for n in nodes
     }
-    assert materialized == {name: [(run_id, DAY)] for name in CHAIN}
+    assert materialized == {name: [(run_id, DAY)] for name in LINEAGE}

@@ -5,17 +5,13 @@ from datetime import timedelta
 import dagster as dg
 
 from bamboo_assets import checks, sql
-from bamboo_assets.assets.common import GROUP
+from bamboo_assets.assets.common import daily_asset
 from bamboo_assets.assets.metrics import daily_metrics
-from bamboo_assets.partitions import daily_partitions, single_run
 from bamboo_assets.resources.dashboard import Dashboard
 from bamboo_assets.resources.warehouse import Warehouse
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    group_name=GROUP,
+@daily_asset(
     kinds={"googlesheets"},
     deps=[daily_metrics],
     pool="google_sheets",

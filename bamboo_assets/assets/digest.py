@@ -3,19 +3,16 @@
 import dagster as dg
 
 from bamboo_assets import sql
-from bamboo_assets.assets.common import GROUP
+from bamboo_assets.assets.common import daily_asset
 from bamboo_assets.assets.dashboard import dashboard_sheet
 from bamboo_assets.messages import digest
-from bamboo_assets.partitions import daily_partitions, partition_days, single_run
+from bamboo_assets.partitions import partition_days
 from bamboo_assets.resources.dashboard import Dashboard
 from bamboo_assets.resources.mail import Mailer
 from bamboo_assets.resources.warehouse import Warehouse
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    group_name=GROUP,
+@daily_asset(
     kinds={"email"},
     deps=[dashboard_sheet],
 )

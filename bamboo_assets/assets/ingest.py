@@ -9,18 +9,15 @@ import dagster as dg
 
 from bamboo_assets import checks, sql
 from bamboo_assets.answer import MalformedAnswer
-from bamboo_assets.assets.common import GROUP, markdown_table
-from bamboo_assets.partitions import SETTINGS, daily_partitions, partition_days, single_run
+from bamboo_assets.assets.common import daily_asset, markdown_table
+from bamboo_assets.partitions import SETTINGS, partition_days
 from bamboo_assets.resources.raw_answers import RawAnswerStore, UnusableAnswer
 from bamboo_assets.resources.statistics_api import Download, StatisticsApi, StatisticsApiError
 from bamboo_assets.resources.warehouse import Warehouse
 from bamboo_assets.validation import DayVerdict, judge_answer
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    group_name=GROUP,
+@daily_asset(
     kinds={"api", "file"},
 )
 def raw_attempts(
@@ -105,10 +102,7 @@ def _validate_day(conn, day: date, raw_answers: RawAnswerStore) -> DayVerdict:
     return verdict
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    group_name=GROUP,
+@daily_asset(
     kinds={"python", "postgres"},
     deps=[raw_attempts],
     check_specs=[checks.REJECTED_SHARE],
@@ -157,10 +151,7 @@ def validated_attempts(
     )
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    group_name=GROUP,
+@daily_asset(
     kinds={"postgres"},
     deps=[validated_attempts],
     check_specs=[checks.NO_DUPLICATES],

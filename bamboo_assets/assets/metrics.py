@@ -5,9 +5,9 @@ from datetime import date
 import dagster as dg
 
 from bamboo_assets import checks, sql
-from bamboo_assets.assets.common import GROUP, markdown_table
+from bamboo_assets.assets.common import daily_asset, markdown_table
 from bamboo_assets.assets.ingest import solutions_table
-from bamboo_assets.partitions import daily_partitions, partition_days, single_run
+from bamboo_assets.partitions import partition_days
 from bamboo_assets.resources.warehouse import Warehouse
 
 
@@ -39,10 +39,7 @@ def refresh_metrics(conn, days: list[date]) -> tuple[list[date], dict[date, tupl
     return sorted(recompute), changed
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    group_name=GROUP,
+@daily_asset(
     kinds={"postgres"},
     deps=[solutions_table],
     check_specs=[checks.METRICS_RECONCILE],

@@ -12,28 +12,26 @@ evaluated; values.append finds its table with a simple rule; writes grow the gri
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import secrets
-import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import exceptions as google_auth_exceptions
 from google.auth import jwt as google_jwt
+
+from bamboo_assets_tests.servers._http import HttpFake, TrackedServer
 
 Cell = str | int | float | bool
 
@@ -391,51 +389,12 @@ class _PlannedWrite:
 # -- HTTP plumbing -------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that remembers its connections so stop() can cut them.
-
-    Without this, a keep-alive connection from a pooled requests.Session would still be
-    served by its handler thread after the server "stopped".
-    """
-
-    daemon_threads = True
-
-    def __init__(self, owner: FakeGoogleSheets) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.owner = owner
-        self._live_lock = threading.Lock()
-        self._live: dict[socket.socket, threading.Thread] = {}
-
-    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
-        thread = threading.Thread(
-            target=self.process_request_thread, args=(request, client_address), daemon=True
-        )
-        with self._live_lock:
-            self._live[request] = thread
-        thread.start()
-
-    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
-        with self._live_lock:
-            self._live.pop(request, None)
-        super().shutdown_request(request)
-
-    def cut_connections(self, deadline: float) -> None:
-        """Shut every open connection down and wait (until `deadline`) for its thread."""
-        with self._live_lock:
-            live = list(self._live.items())
-        for sock, _ in live:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        for _, thread in live:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-
 class _Handler(BaseHTTPRequestHandler):
     """Moves bytes only; FakeGoogleSheets._respond() decides what to answer."""
 
     protocol_version = "HTTP/1.1"
     timeout = 60  # an idle or stuck client cannot hold a thread forever
-    server: _Server
+    server: TrackedServer
 
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -468,16 +427,18 @@ class _Handler(BaseHTTPRequestHandler):
 # -- the fake ------------------------------------------------------------------------------
 
 
-class FakeGoogleSheets:
+class FakeGoogleSheets(HttpFake):
     """Sheets API v4 + OAuth token endpoint on 127.0.0.1, holding spreadsheets in memory.
 
     Point a service account's `token_uri` at `token_uri` (write_service_account_file does)
     and send `https://sheets.googleapis.com` requests to `base_url`.
     """
 
+    handler = _Handler
+
     def __init__(self, *, strict_grid: bool = False, max_lifetime_seconds: float = 600.0) -> None:
+        super().__init__(max_lifetime_seconds)
         self._strict_grid = strict_grid
-        self._max_lifetime_seconds = max_lifetime_seconds
         self._lock = threading.RLock()
         self._spreadsheets: dict[str, _Spreadsheet] = {}
         self._faults: deque[_Fault] = deque()
@@ -496,59 +457,13 @@ class FakeGoogleSheets:
             .decode()
         )
         self.client_email = "bamboo-tests@bamboo-tests.iam.gserviceaccount.com"
-        self._lifecycle_lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._watchdog: threading.Timer | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        with self._lifecycle_lock:
-            if self._server is not None:
-                raise RuntimeError("FakeGoogleSheets can be started only once")
-            self._server = _Server(self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="fake-google-sheets",
-                daemon=True,
-            )
-            self._thread.start()
-            self._watchdog = threading.Timer(self._max_lifetime_seconds, self.stop)
-            self._watchdog.daemon = True
-            self._watchdog.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Stop serving and cut open connections within ~1 s; safe to call twice."""
-        with self._lifecycle_lock:
-            server, thread, self._thread = self._server, self._thread, None
-        if server is None or thread is None:
-            return
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-        server.shutdown()
-        server.server_close()
-        server.cut_connections(time.monotonic() + 1.0)
-        thread.join(1.0)
 
     # -- connection details ------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
         """Replaces https://sheets.googleapis.com, e.g. http://127.0.0.1:PORT."""
-        if self._server is None:
-            raise RuntimeError("FakeGoogleSheets is not started; use it as a context manager")
-        host, port = self._server.server_address[:2]
+        host, port = self._started().server_address[:2]
         return f"http://{host}:{port}"
 
     @property

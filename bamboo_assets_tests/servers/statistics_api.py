@@ -6,18 +6,16 @@ Content-Length checks only get exercised against real HTTP, never against a mock
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Self
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from bamboo_assets_tests.servers._http import HttpFake, TrackedServer
 
 STATISTICS_PATH = "/api/statistics"
 CHUNK_SIZE = 1 << 20  # bodies reach ~350 MB in benchmarks: never write them in one call
@@ -66,51 +64,12 @@ class StreamedBody:
 Answer = Callable[[dict[str, str]], bytes | StreamedBody]
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that remembers its connections so stop() can cut them.
-
-    Without this, a keep-alive connection from a pooled requests.Session would still be
-    served by its handler thread after the server "stopped".
-    """
-
-    daemon_threads = True
-
-    def __init__(self, owner: FakeStatisticsApi) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.owner = owner
-        self._live_lock = threading.Lock()
-        self._live: dict[socket.socket, threading.Thread] = {}
-
-    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
-        thread = threading.Thread(
-            target=self.process_request_thread, args=(request, client_address), daemon=True
-        )
-        with self._live_lock:
-            self._live[request] = thread
-        thread.start()
-
-    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
-        with self._live_lock:
-            self._live.pop(request, None)
-        super().shutdown_request(request)
-
-    def cut_connections(self, deadline: float) -> None:
-        """Shut every open connection down and wait (until `deadline`) for its thread."""
-        with self._live_lock:
-            live = list(self._live.items())
-        for sock, _ in live:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        for _, thread in live:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-
 class _Handler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive, like the real API behind nginx; all logic lives in the owner."""
 
     protocol_version = "HTTP/1.1"
     timeout = 60  # an idle or stuck client cannot hold a thread forever
-    server: _Server
+    server: TrackedServer
 
     def do_GET(self) -> None:
         self.server.owner._serve(self)
@@ -119,12 +78,14 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet: pytest output is for assertions, not access logs."""
 
 
-class FakeStatisticsApi:
+class FakeStatisticsApi(HttpFake):
     """`GET /api/statistics?client=&client_key=&start=&end=` answering what `answer` returns.
 
     Faults queued with fail_next() are consumed one per request, in order, before the
     normal answer. The server stops itself after `max_lifetime_seconds` if never exited.
     """
+
+    handler = _Handler
 
     def __init__(
         self,
@@ -139,66 +100,22 @@ class FakeStatisticsApi:
         self._answer = answer
         self._client_key = client_key
         self._delay_seconds = delay_seconds
-        self._max_lifetime_seconds = max_lifetime_seconds
+        super().__init__(max_lifetime_seconds)
         self._lock = threading.Lock()
         self._faults: deque[Fault] = deque()
         self._requests: list[dict[str, str]] = []
         self._request_times: list[float] = []
         self._stopping = threading.Event()
-        self._lifecycle_lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._watchdog: threading.Timer | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        with self._lifecycle_lock:
-            if self._server is not None:
-                raise RuntimeError("FakeStatisticsApi can be started only once")
-            self._server = _Server(self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="fake-statistics-api",
-                daemon=True,
-            )
-            self._thread.start()
-            self._watchdog = threading.Timer(self._max_lifetime_seconds, self.stop)
-            self._watchdog.daemon = True
-            self._watchdog.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Stop serving and cut open connections within ~1 s; safe to call twice."""
-        with self._lifecycle_lock:
-            server, thread, self._thread = self._server, self._thread, None
-        if server is None or thread is None:
-            return
+    def _interrupt(self) -> None:
         self._stopping.set()  # wakes Hang/delay waits and stops body streaming
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-        server.shutdown()
-        server.server_close()
-        server.cut_connections(time.monotonic() + 1.0)
-        thread.join(1.0)
 
     # -- public API --------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
         """Full URL of the statistics endpoint, e.g. http://127.0.0.1:PORT/api/statistics."""
-        if self._server is None:
-            raise RuntimeError("FakeStatisticsApi is not started; use it as a context manager")
-        host, port = self._server.server_address[:2]
+        host, port = self._started().server_address[:2]
         return f"http://{host}:{port}{STATISTICS_PATH}"
 
     @property
