@@ -1,0 +1,352 @@
+"""Figure 1: one day-partition of a million records, API answer → `public.solutions`.
+
+Variants, alternating within each round:
+
+- `dagster fixed cost (empty day)`: the Bamboo command for a day whose answer is `[]`;
+- `bamboo`: `python -m dagster asset materialize ... --select
+  raw_attempts,validated_attempts,solutions_table --partition DAY` as a subprocess against
+  FakeStatisticsApi and a fresh database, its fixed cost subtracted;
+- `notebook`: benchmarks/notebook_baseline.py (the notebook's approach) as a subprocess;
+- `database floor`: in-process psycopg 3, COPY of the already-validated rows into a TEMP
+  table and one `INSERT ... SELECT ... ON CONFLICT DO NOTHING`: the least any loader must
+  spend in PostgreSQL for this day.
+
+Each run gets a fresh database. Afterwards the rows Bamboo and the notebook left are compared
+by a digest streamed out of PostgreSQL.
+
+    BENCH_RECORDS=200000 BENCH_REPEATS=1 python -m benchmarks.ingest   # smoke test
+    python -m benchmarks.ingest                                        # 1,000,000 x 3
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from bamboo_assets.resources.statistics_api import day_window
+from bamboo_assets.resources.warehouse import PostgresWarehouse
+from bamboo_assets.simulator import simulated_answer
+from bamboo_assets.validation import judge_answer
+from benchmarks.common import (
+    CHUNK_BYTES,
+    CLIENT,
+    CLIENT_KEY,
+    REPO,
+    BenchmarkError,
+    Row,
+    alternate,
+    base_env,
+    create_database,
+    drop_database,
+    env_int,
+    format_table,
+    median,
+    peak_rss_of_this_process,
+    postgres_server,
+    progress,
+    ratio,
+    run_measured,
+    scratch_dir,
+    serve_answers,
+    verdict,
+)
+
+DAY = date(2025, 3, 4)  # a weekday in 2025: answers without lis_outcome_service_url
+EMPTY_DAY = date(2025, 3, 5)  # answered `[]`: what Dagster costs with no data
+SELECTION = "raw_attempts,validated_attempts,solutions_table"
+FIXED, BAMBOO, NOTEBOOK = "dagster fixed cost (empty day)", "bamboo", "notebook"
+FLOOR = "database floor"
+TARGET_SPEEDUP = 5.0  # notebook seconds / bamboo seconds, at least
+TARGET_OVER_FLOOR = 1.5  # bamboo seconds / database floor seconds, at most
+TARGET_FIXED_SECONDS = 8.0
+
+STAGING = """
+CREATE TEMP TABLE staging (
+    day DATE, position INT, user_id TEXT, oauth_consumer_key TEXT, lis_result_sourcedid TEXT,
+    lis_outcome_service_url TEXT, is_correct INT, attempt_type TEXT, created_at TIMESTAMP
+) ON COMMIT DROP
+"""
+FLOOR_INSERT = """
+INSERT INTO public.solutions (user_id, oauth_consumer_key, lis_result_sourcedid,
+    lis_outcome_service_url, is_correct, attempt_type, created_at)
+SELECT user_id, oauth_consumer_key, lis_result_sourcedid, lis_outcome_service_url,
+    is_correct, attempt_type, created_at
+FROM staging
+ON CONFLICT (user_id, created_at) DO NOTHING
+"""
+_STEP_DONE = re.compile(r'Finished execution of step "(\w+)" in ([\w.]+)\.')
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+DIGEST = """
+COPY (
+    SELECT user_id, oauth_consumer_key, lis_result_sourcedid, lis_outcome_service_url,
+        is_correct, attempt_type, created_at
+    FROM public.solutions ORDER BY user_id, created_at
+) TO STDOUT
+"""
+
+
+@dataclass
+class Run:
+    """One run of one variant: its time, peak RSS, the database it filled and its row count."""
+
+    seconds: float
+    peak_rss_mb: float
+    dsn: str
+    rows: int
+    steps: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Bench:
+    """What every run of the figure shares."""
+
+    uri: str
+    scratch: Path
+    api_url: str
+    answer: Path
+    prepared: Path
+    dagster_home: Path
+    latest: dict[str, str] = field(default_factory=dict)
+    counter: int = 0
+
+    def workdir(self, name: str) -> Path:
+        self.counter += 1
+        path = self.scratch / f"{name}-{self.counter}"
+        path.mkdir()
+        return path
+
+    def keep_latest(self, variant: str, dsn: str) -> None:
+        """Keep only each variant's newest database: a million-row database is ~0.5 GB."""
+        previous = self.latest.get(variant)
+        self.latest[variant] = dsn
+        if previous:
+            drop_database(self.uri, previous)
+
+
+def solutions_count(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT count(*) FROM public.solutions").fetchone()[0]
+
+
+def rows_digest(dsn: str) -> str:
+    """SHA-256 of `public.solutions` in (user_id, created_at) order, hashed as it streams."""
+    digest = hashlib.sha256()
+    with psycopg.connect(dsn) as conn, conn.cursor() as cursor, cursor.copy(DIGEST) as copy:
+        for data in copy:
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def step_seconds(dagster_log: str) -> dict[str, float]:
+    """Each step's duration as Dagster logged it ("... step "x" in 7.23s."), in seconds."""
+    steps: dict[str, float] = {}
+    for step, duration in _STEP_DONE.findall(dagster_log):
+        steps[step] = sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(duration))
+    return steps
+
+
+def checkpoint(uri: str) -> None:
+    """Flush the previous run's dirty pages now, so they are not written during the next run."""
+    with psycopg.connect(uri, autocommit=True) as admin:
+        admin.execute("CHECKPOINT")
+
+
+def prepare(scratch: Path, records: int) -> tuple[Path, Path, int]:
+    """The day's answer as the API sends it, and its valid rows as COPY text (untimed)."""
+    answer, prepared = scratch / "answer.json", scratch / "prepared.copy"
+    began = time.perf_counter()
+    with answer.open("wb") as out:
+        for chunk in simulated_answer(DAY, records):
+            out.write(chunk)
+    progress(
+        f"  answer: {records:,} records, {answer.stat().st_size / 2**20:,.0f} MB "
+        f"in {time.perf_counter() - began:.1f}s"
+    )
+    with answer.open("rb") as source, prepared.open("w") as out:
+        judged = judge_answer(source, DAY, ZoneInfo("UTC"), out.write, io.StringIO())
+    if judged.extracted != records:
+        raise BenchmarkError(f"the answer holds {judged.extracted} records, not {records}")
+    return answer, prepared, judged.valid
+
+
+def run_bamboo(bench: Bench, day: date, variant: str) -> Run:
+    """The Dagster CLI command, timed from start to exit, on a fresh database."""
+    dsn = create_database(bench.uri, "bamboo")
+    home = bench.workdir("bamboo-home")
+    env = base_env(
+        ITRESUME_URL=bench.api_url,
+        ITRESUME_CLIENT=CLIENT,
+        ITRESUME_CLIENT_KEY=CLIENT_KEY,
+        BAMBOO_DB_DSN=dsn,
+        BAMBOO_HOME=str(home),
+        BAMBOO_TIMEZONE="UTC",
+        BAMBOO_START_DATE="2024-01-01",
+        DAGSTER_HOME=str(bench.dagster_home),
+    )
+    command = [
+        sys.executable, "-m", "dagster", "asset", "materialize",
+        "-m", "bamboo_assets.definitions", "--select", SELECTION, "--partition", day.isoformat(),
+    ]  # fmt: skip
+    checkpoint(bench.uri)
+    # Not the repository: the Dagster CLI loads a `.env` from its working directory, over
+    # the variables set here.
+    measured = run_measured(command, env=env, logs=home / "logs", cwd=home)
+    rows = solutions_count(dsn)
+    shutil.rmtree(home)  # the stored raw answer is as large as the body
+    bench.keep_latest(variant, dsn)
+    return Run(measured.seconds, measured.peak_rss_mb, dsn, rows, step_seconds(measured.stderr))
+
+
+def run_notebook(bench: Bench) -> Run:
+    """benchmarks/notebook_baseline.py in its own process, on a fresh database."""
+    dsn = create_database(bench.uri, "notebook")
+    work = bench.workdir("notebook")
+    start, end = day_window(DAY)
+    command = [
+        sys.executable, "-m", "benchmarks.notebook_baseline",
+        "--url", bench.api_url, "--client", CLIENT, "--client-key", CLIENT_KEY,
+        "--start", start, "--end", end, "--dsn", dsn, "--log-file", str(work / "etl.log"),
+    ]  # fmt: skip
+    checkpoint(bench.uri)
+    measured = run_measured(command, env=base_env(), logs=work, cwd=REPO)
+    counts = json.loads(measured.stdout)
+    rows = solutions_count(dsn)
+    if counts["inserted"] != rows:
+        raise BenchmarkError(f"the notebook says it inserted {counts['inserted']}, found {rows}")
+    shutil.rmtree(work)
+    bench.keep_latest(NOTEBOOK, dsn)
+    return Run(measured.seconds, measured.peak_rss_mb, dsn, rows)
+
+
+def run_floor(bench: Bench) -> Run:
+    """COPY + INSERT of the prepared rows; the schema is created before the clock starts."""
+    dsn = create_database(bench.uri, "floor")
+    with PostgresWarehouse(dsn=dsn).connect():
+        pass  # Bamboo's schema: public.solutions with its created_at index, as Bamboo loads it
+    checkpoint(bench.uri)
+    with (
+        psycopg.connect(dsn) as conn,
+        peak_rss_of_this_process() as rss,
+        bench.prepared.open("rb") as prepared,
+    ):
+        began = time.perf_counter()
+        with conn.transaction():
+            conn.execute(STAGING)
+            with conn.cursor().copy("COPY staging FROM STDIN") as copy:
+                while chunk := prepared.read(CHUNK_BYTES):
+                    copy.write(chunk)
+            copied = time.perf_counter()
+            rows = conn.execute(FLOOR_INSERT).rowcount
+        seconds = time.perf_counter() - began
+    bench.keep_latest(FLOOR, dsn)
+    steps = {"COPY": copied - began, "INSERT + commit": began + seconds - copied}
+    return Run(seconds, rss.peak_mb, dsn, rows, steps)
+
+
+def _two(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _runs_note(name: str, runs: list[Run]) -> str:
+    """Each run's seconds and, where known, the median of each of its parts."""
+    note = f"- {name} runs (s): " + ", ".join(f"{run.seconds:.2f}" for run in runs)
+    parts = list(dict.fromkeys(part for run in runs for part in run.steps))
+    if parts:
+        medians = {p: median([run.steps[p] for run in runs if p in run.steps]) for p in parts}
+        note += "; parts (median s): " + ", ".join(f"{p} {medians[p]:.2f}" for p in parts)
+    return note
+
+
+def main() -> str:
+    records = env_int("BENCH_RECORDS", 1_000_000)
+    repeats = env_int("BENCH_REPEATS", 3)
+    progress(f"ingest: {records:,} records, {repeats} rounds")
+    with scratch_dir("ingest") as scratch, postgres_server(scratch / "pgdata") as uri:
+        answer, prepared, valid = prepare(scratch, records)
+        dagster_home = scratch / "dagster"
+        dagster_home.mkdir()
+        shutil.copy(REPO / "deploy" / "local" / "dagster.yaml", dagster_home / "dagster.yaml")
+        with serve_answers({DAY: answer}, max_lifetime_seconds=4 * 3600) as api:
+            bench = Bench(uri, scratch, api.url, answer, prepared, dagster_home)
+            progress("  warm-up (untimed): the empty-day command once, for cold imports")
+            run_bamboo(bench, EMPTY_DAY, "warm-up")
+            results = alternate(
+                [
+                    (FIXED, lambda: run_bamboo(bench, EMPTY_DAY, FIXED)),
+                    (BAMBOO, lambda: run_bamboo(bench, DAY, BAMBOO)),
+                    (NOTEBOOK, lambda: run_notebook(bench)),
+                    (FLOOR, lambda: run_floor(bench)),
+                ],
+                repeats,
+            )
+        progress("  comparing the rows Bamboo, the notebook and the floor left")
+        digests = {name: rows_digest(bench.latest[name]) for name in (BAMBOO, NOTEBOOK, FLOOR)}
+        for dsn in bench.latest.values():
+            drop_database(uri, dsn)
+    table = _table(records, valid, results, digests)
+    print(table, flush=True)
+    return table
+
+
+def _table(records: int, valid: int, results: dict[str, list[Run]], digests: dict[str, str]) -> str:
+    fixed = median([run.seconds for run in results[FIXED]])
+    gross = median([run.seconds for run in results[BAMBOO]])
+    # At small volumes the difference can drown in run-to-run noise: then it is not a figure.
+    bamboo = gross - fixed if gross > fixed else None
+    notebook = median([run.seconds for run in results[NOTEBOOK]])
+    floor = median([run.seconds for run in results[FLOOR]])
+
+    def peak(name: str) -> float:
+        return max(run.peak_rss_mb for run in results[name])
+
+    rows = [
+        Row(FIXED, 0, fixed, peak(FIXED), None),
+        Row(BAMBOO, records, bamboo, peak(BAMBOO), ratio(bamboo, notebook)),
+        Row(NOTEBOOK, records, notebook, peak(NOTEBOOK), 1.0),
+        Row(FLOOR, records, floor, peak(FLOOR), ratio(floor, notebook)),
+    ]
+    speedup = ratio(notebook, bamboo)
+    over_floor = ratio(bamboo, floor)
+    loaded = {name: {run.rows for run in runs} for name, runs in results.items() if name != FIXED}
+    counts_ok = all(found == {valid} for found in loaded.values())
+    same = digests[BAMBOO] == digests[NOTEBOOK]
+    notes = [
+        f"- notebook / bamboo = {_two(speedup)} (target >= {TARGET_SPEEDUP:g}): "
+        f"{verdict(speedup, TARGET_SPEEDUP, at_most=False)}",
+        f"- bamboo / database floor = {_two(over_floor)} (target <= {TARGET_OVER_FLOOR:g}): "
+        f"{verdict(over_floor, TARGET_OVER_FLOOR, at_most=True)}",
+        f"- dagster fixed cost = {fixed:.2f}s (target <= {TARGET_FIXED_SECONDS:g}s): "
+        f"{verdict(fixed, TARGET_FIXED_SECONDS, at_most=True)}",
+        f"- same rows: {'yes' if same else 'no'} (bamboo {digests[BAMBOO][:16]}, "
+        f"notebook {digests[NOTEBOOK][:16]}; database floor "
+        f"{'same' if digests[FLOOR] == digests[BAMBOO] else 'DIFFERENT'})",
+        f"- rows in public.solutions after every run: {valid:,} expected, "
+        + ("all equal" if counts_ok else f"MISMATCH {loaded}"),
+        f"- seconds are medians of {len(results[BAMBOO])} runs; bamboo = its command's median "
+        f"({gross:.2f}s) minus the fixed cost; ratio = seconds / notebook seconds",
+        "- peak RSS: largest single process of the subprocess tree (bamboo, notebook), "
+        "the benchmark process itself (database floor); PostgreSQL's own processes excluded",
+        *(_runs_note(name, runs) for name, runs in results.items()),
+    ]
+    return format_table(
+        f"Figure 1 — ingest one day ({records:,} records)",
+        rows,
+        ratio_label="ratio vs notebook",
+        notes=notes,
+    )
+
+
+if __name__ == "__main__":
+    main()
