@@ -150,7 +150,7 @@ ON CONFLICT (user_id, created_at) DO NOTHING
 LOAD_WORK_MEM = "SET LOCAL work_mem = '256MB'"
 SOLUTIONS_PREVIEW = """
 SELECT user_id, attempt_type, is_correct, created_at FROM public.solutions
-WHERE created_at >= %s AND created_at < %s::date + 1 ORDER BY created_at LIMIT 5
+WHERE created_at >= %s AND created_at < %s::date + 1 LIMIT 5
 """
 
 RECORD_LOADED = """
@@ -262,13 +262,15 @@ SELECT to_char(day, 'YYYY-MM-DD'), extracted, validated, rejected, unreadable_pa
 FROM bamboo.day_loads WHERE day = ANY(%s) ORDER BY day
 """
 
-# Checks (bamboo_assets/checks.py).
-DUPLICATE_ATTEMPTS = """
-SELECT count(*) FROM (
-    SELECT 1 FROM public.solutions
-    WHERE created_at >= %s AND created_at < %s::date + 1
-    GROUP BY user_id, created_at HAVING count(*) > 1
-) d
+# Checks (bamboo_assets/checks.py). A valid unique index on exactly (user_id, created_at)
+# is what makes a duplicate impossible; this finds it.
+UNIQUE_ATTEMPT_INDEX = """
+SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = 'public.solutions'::regclass AND i.indisunique AND i.indisvalid
+  AND i.indpred IS NULL AND i.indexprs IS NULL
+  AND ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, n)
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+            ORDER BY k.n) = ARRAY['user_id', 'created_at']
 """
 
 # The notebook's definitions for some days, written unlike the incremental queries above.

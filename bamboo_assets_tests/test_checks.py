@@ -28,22 +28,21 @@ def test_a_healthy_run_passes_every_check(bamboo_home: Path, warehouse: Postgres
     }
 
 
-def test_duplicates_are_found_in_a_table_made_without_the_constraint(database_dsn: str) -> None:
+def test_a_table_made_without_the_unique_constraint_fails_the_duplicate_check(
+    database_dsn: str,
+) -> None:
     with psycopg.connect(database_dsn) as conn:
         conn.execute(
             "CREATE TABLE public.solutions (id BIGINT GENERATED ALWAYS AS IDENTITY, user_id TEXT,"
             " oauth_consumer_key TEXT, lis_result_sourcedid TEXT, lis_outcome_service_url TEXT,"
             " is_correct INT, attempt_type TEXT, created_at TIMESTAMP)"
         )
-        for _ in range(2):
-            conn.execute(
-                "INSERT INTO public.solutions (user_id, attempt_type, created_at)"
-                " VALUES ('u', 'run', '2025-03-01 10:00')"
-            )
+        conn.execute("CREATE INDEX by_user_and_time ON public.solutions (user_id, created_at)")
     with PostgresWarehouse(dsn=database_dsn).connect() as conn:
-        result = checks.no_duplicates(conn, [date(2025, 3, 1)])
-    assert not result.passed
-    assert result.metadata["duplicates"].value == 1
+        result = checks.no_duplicates(conn)
+        assert not result.passed
+        conn.execute("CREATE UNIQUE INDEX unique_attempt ON public.solutions (user_id, created_at)")
+        assert checks.no_duplicates(conn).metadata["enforced_by"].value == "unique_attempt"
 
 
 def test_metrics_that_drift_from_the_table_fail_the_reconciliation(

@@ -180,7 +180,7 @@ def solutions_table(
             sql.SOLUTIONS_PREVIEW,
             (days[0], days[-1]),
         ).fetchall()
-        duplicates = checks.no_duplicates(conn, days)
+        duplicates = checks.no_duplicates(conn)
     return dg.MaterializeResult(
         metadata={
             "prepared": prepared,
