@@ -9,6 +9,8 @@ Tables:
 - `bamboo.validated_attempts` — valid rows of each day-partition, list-partitioned by `day` so a
   re-run replaces a day with a TRUNCATE instead of a million-row DELETE.
 - `bamboo.rejected_attempts` — every rejected record, exactly as received, with its reason.
+- `bamboo.user_first_day` — each user's first study day, kept with every load, so "new users
+  per day" is an index count rather than a probe per user into `public.solutions`.
 - `bamboo.day_loads` — the notebook's counts per day-partition, which the digest reports.
 """
 
@@ -66,6 +68,21 @@ SCHEMA = [
         , record TEXT NOT NULL
         , PRIMARY KEY (day, position)
     )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS bamboo.user_first_day (
+        user_id TEXT PRIMARY KEY
+        , first_day DATE NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS user_first_day_by_day ON bamboo.user_first_day (first_day)",
+    # Filled once from a table the notebook (or anything else) already filled; a one-time
+    # filter, so it costs nothing once the table has rows.
+    """
+    INSERT INTO bamboo.user_first_day (user_id, first_day)
+    SELECT user_id, min(created_at)::date FROM public.solutions
+    WHERE NOT EXISTS (SELECT 1 FROM bamboo.user_first_day)
+    GROUP BY user_id
     """,
     """
     CREATE TABLE IF NOT EXISTS bamboo.day_loads (
@@ -153,6 +170,16 @@ SELECT user_id, attempt_type, is_correct, created_at FROM public.solutions
 WHERE created_at >= %s AND created_at < %s::date + 1 LIMIT 5
 """
 
+# A user's first day only moves earlier. Rows go in user order, as in INSERT_SOLUTIONS, so
+# concurrent loads of different days lock users in the same order.
+RECORD_FIRST_DAYS = """
+INSERT INTO bamboo.user_first_day AS known (user_id, first_day)
+SELECT user_id, min(created_at)::date FROM bamboo.validated_attempts
+WHERE day = %s GROUP BY user_id ORDER BY user_id
+ON CONFLICT (user_id) DO UPDATE SET first_day = EXCLUDED.first_day
+WHERE EXCLUDED.first_day < known.first_day
+"""
+
 RECORD_LOADED = """
 UPDATE bamboo.day_loads SET prepared = validated, inserted = %s, loaded_at = now()
 WHERE day = %s
@@ -171,43 +198,29 @@ SELECT DISTINCT created_at::date FROM public.solutions
 WHERE NOT EXISTS (SELECT 1 FROM public.daily_metrics)
 """
 
-# Days after %(day)s whose new users change when %(day)s is loaded: the first later day of
-# every user of %(day)s who has no earlier attempt.
-LATER_FIRST_DAYS = """
-WITH day_users AS (
-    SELECT DISTINCT user_id FROM public.solutions
-    WHERE created_at >= %(day)s::date AND created_at < %(day)s::date + 1
-)
-SELECT DISTINCT later.first_day
-FROM day_users u
-CROSS JOIN LATERAL (
-    SELECT min(s.created_at)::date AS first_day FROM public.solutions s
-    WHERE s.user_id = u.user_id AND s.created_at >= %(day)s::date + 1
-) later
-WHERE later.first_day IS NOT NULL
-  AND NOT EXISTS (
-    SELECT 1 FROM public.solutions e
-    WHERE e.user_id = u.user_id AND e.created_at < %(day)s::date
-  )
+# Days after %(after)s whose stored new users no longer match the users' first days: a
+# backfill of an earlier day moves some users' first day from them. Reads only the users first
+# seen after %(after)s, so a daily run (nothing after it) reads nothing.
+NEW_USERS_CHANGED = """
+SELECT m.study_date, coalesce(f.users, 0) FROM public.daily_metrics m
+LEFT JOIN (
+    SELECT first_day, count(*) AS users FROM bamboo.user_first_day
+    WHERE first_day > %(after)s GROUP BY first_day
+) f ON f.first_day = m.study_date
+WHERE m.study_date > %(after)s AND m.new_users_per_day <> coalesce(f.users, 0)
 """
+SET_NEW_USERS = "UPDATE public.daily_metrics SET new_users_per_day = %s WHERE study_date = %s"
 
-# One day's metrics with the notebook's definitions, reading only that day's rows plus one
-# index probe per user for "was this user seen before?".
+# One day's metrics with the notebook's definitions, reading only that day's rows (through
+# the BRIN index) and that day's new users (through user_first_day_by_day).
 DAY_METRICS = """
-WITH day_rows AS (
-    SELECT user_id, is_correct FROM public.solutions
-    WHERE created_at >= %(day)s::date AND created_at < %(day)s::date + 1
-)
 SELECT
     count(*) AS attempts_per_day_total,
     count(*) FILTER (WHERE is_correct = 1) AS correct_attempts_per_day,
     count(DISTINCT user_id) AS unique_users_per_day,
-    (SELECT count(*) FROM (SELECT DISTINCT user_id FROM day_rows) u
-     WHERE NOT EXISTS (
-        SELECT 1 FROM public.solutions e
-        WHERE e.user_id = u.user_id AND e.created_at < %(day)s::date
-     )) AS new_users_per_day
-FROM day_rows
+    (SELECT count(*) FROM bamboo.user_first_day WHERE first_day = %(day)s) AS new_users_per_day
+FROM public.solutions
+WHERE created_at >= %(day)s::date AND created_at < %(day)s::date + 1
 """
 
 UPSERT_METRICS = """

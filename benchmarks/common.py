@@ -28,8 +28,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from bamboo_assets_tests.servers import FakeStatisticsApi, StreamedBody, google_sheets
-from bamboo_assets_tests.servers import statistics_api as fake_statistics_api
+from bamboo_assets_tests.servers import FakeStatisticsApi, StreamedBody
 
 REPO = Path(__file__).resolve().parents[1]
 CLIENT = "Skillfactory"
@@ -375,21 +374,6 @@ def fresh_database(uri: str, prefix: str) -> Iterator[str]:
         drop_database(uri, dsn)
 
 
-# -- the fake servers ----------------------------------------------------------------------
-
-
-def loopback_without_nagle() -> None:
-    """Make the fake servers send their answers without a 40 ms stall per request.
-
-    Their handlers write the headers and the body in two sends without TCP_NODELAY, so the
-    body waits for the client's delayed ACK: ~40 ms per request on loopback, which would be
-    most of what a dashboard refresh is timed at. `disable_nagle_algorithm` is socketserver's
-    own switch for this; nothing else about the fakes changes.
-    """
-    for handler in (google_sheets._Handler, fake_statistics_api._Handler):
-        handler.disable_nagle_algorithm = True
-
-
 # -- the statistics API --------------------------------------------------------------------
 
 
@@ -409,7 +393,6 @@ def serve_answers(
 ) -> Iterator[FakeStatisticsApi]:
     """FakeStatisticsApi answering each day in `answers` (a file streamed, or bytes) and `[]`
     for every other day, on 127.0.0.1; accepts CLIENT_KEY only."""
-    loopback_without_nagle()
     by_day = {day.isoformat(): answer for day, answer in answers.items()}
 
     def answer(params: dict[str, str]) -> bytes | StreamedBody:

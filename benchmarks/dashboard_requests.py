@@ -38,7 +38,6 @@ from benchmarks.common import (
     alternate,
     env_int,
     format_table,
-    loopback_without_nagle,
     median,
     peak_rss_of_this_process,
     progress,
@@ -230,7 +229,6 @@ def _dicts(rows: list[MetricsRow]) -> list[dict[str, Any]]:
 def main() -> str:
     repeats = env_int("BENCH_DASHBOARD_REPEATS", 3)
     progress(f"dashboard_requests: {DAY_COUNTS} days, {repeats} rounds")
-    loopback_without_nagle()
     with (
         scratch_dir("dashboard") as scratch,
         FakeGoogleSheets(strict_grid=True, max_lifetime_seconds=3600) as fake,

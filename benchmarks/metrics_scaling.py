@@ -83,6 +83,8 @@ def load_history(dsn: str, days: int, per_day: int) -> int:
         with psycopg.connect(dsn) as conn, conn.cursor().copy(COPY_SOLUTIONS) as copy:
             for text in texts:
                 copy.write(text)
+    with PostgresWarehouse(dsn=dsn).connect():
+        pass  # users' first days, from the rows just copied (what a load keeps up to date)
     with psycopg.connect(dsn) as conn:
         for row in conn.execute(NOTEBOOK_METRICS).fetchall():
             if row[0] < DAY.isoformat():

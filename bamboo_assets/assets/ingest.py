@@ -172,6 +172,7 @@ def solutions_table(
                 conn.execute(sql.LOCK, (sql.LOCK_SOLUTIONS, day.toordinal()))
                 conn.execute(sql.LOAD_WORK_MEM)
                 day_inserted = conn.execute(sql.INSERT_SOLUTIONS, (day,)).rowcount
+                conn.execute(sql.RECORD_FIRST_DAYS, (day,))
                 day_prepared = conn.execute(sql.RECORD_LOADED, (day_inserted, day)).fetchone()
             prepared += day_prepared[0] if day_prepared else 0
             inserted += day_inserted

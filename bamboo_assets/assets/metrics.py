@@ -12,21 +12,18 @@ from bamboo_assets.resources.warehouse import Warehouse
 
 
 def refresh_metrics(conn, days: list[date]) -> tuple[list[date], dict[date, tuple]]:
-    """Recompute the metrics of the study days a load touched, and of the later days whose
-    new users it changed; returns the days recomputed and the rows that changed.
+    """Recompute the metrics of the study days a load touched, and the new users of the later
+    days it changed; returns the days recomputed and the rows that changed.
 
-    Only those days are read, each through the `created_at` index and one unique-index probe
-    per user, so a daily run costs the same with a year of history as with a day. The first
-    run on a table the notebook already filled also measures the days it found there.
+    A touched day is read through the `created_at` BRIN index, its new users through
+    `bamboo.user_first_day`, so a daily run costs the same with a year of history as with a
+    day. The first run on a table the notebook already filled measures the days it found.
     """
     touched = set(days)
     touched.update(row[0] for row in conn.execute(sql.VALIDATED_DAYS, (days,)))
-    recompute = set(touched)
-    recompute.update(row[0] for row in conn.execute(sql.UNMEASURED_DAYS))
-    for day in touched:
-        recompute.update(row[0] for row in conn.execute(sql.LATER_FIRST_DAYS, {"day": day}))
-    changed: dict[date, tuple] = {}
-    for day in sorted(recompute):
+    touched.update(row[0] for row in conn.execute(sql.UNMEASURED_DAYS))
+    changed: dict[date, tuple | None] = {}
+    for day in sorted(touched):
         before = conn.execute(sql.STORED_DAY_METRICS, (day,)).fetchone()
         after = conn.execute(sql.DAY_METRICS, {"day": day}).fetchone()
         if after[0] == 0:
@@ -36,7 +33,10 @@ def refresh_metrics(conn, days: list[date]) -> tuple[list[date], dict[date, tupl
             conn.execute(sql.UPSERT_METRICS, (day, *after))
         if before != after:
             changed[day] = after
-    return sorted(recompute), changed
+    for day, new_users in conn.execute(sql.NEW_USERS_CHANGED, {"after": min(touched)}).fetchall():
+        conn.execute(sql.SET_NEW_USERS, (new_users, day))
+        changed[day] = conn.execute(sql.STORED_DAY_METRICS, (day,)).fetchone()
+    return sorted(touched | set(changed)), changed
 
 
 @daily_asset(
