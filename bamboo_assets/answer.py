@@ -10,21 +10,31 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 _CHUNK = 1 << 20
 _LONGEST_ELEMENT = 64 << 20  # characters; past this a decode error is not "needs more data"
 _WHITESPACE = " \t\n\r"
 _NUMBER_TAIL = "0123456789.eE+-"
+_BETWEEN = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")  # the usual case between two elements
 
 
 class MalformedAnswer(ValueError):
     """The answer is not one complete JSON list."""
 
 
-def iter_records(stream: BinaryIO, chunk_size: int = _CHUNK) -> Iterator[tuple[Any, str]]:
-    """Yield `(element, element_text)` for each element of the JSON list in `stream`."""
+def iter_records(
+    stream: BinaryIO,
+    chunk_size: int = _CHUNK,
+    shortcut: Callable[[str, int], tuple[Any, int] | None] | None = None,
+) -> Iterator[tuple[Any, str]]:
+    """Yield `(element, element_text)` for each element of the JSON list in `stream`.
+
+    `shortcut(text, start)` may read an element itself, returning what to yield and where
+    the element ends; where it returns None the element is decoded as JSON.
+    """
     decoder = json.JSONDecoder()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     buf, pos, eof, consumed = "", 0, False, 0
@@ -52,6 +62,24 @@ def iter_records(stream: BinaryIO, chunk_size: int = _CHUNK) -> Iterator[tuple[A
             if not fill():
                 return ""
 
+    def decode() -> tuple[Any, int]:
+        """The JSON element at `pos`, reading on while the window cuts it."""
+        while True:
+            try:
+                element, end = decoder.raw_decode(buf, pos)
+            except json.JSONDecodeError:
+                if len(buf) - pos < _LONGEST_ELEMENT and fill():
+                    continue
+                raise fail("truncated or invalid JSON") from None
+            # A number cut by the window's edge decodes as a shorter number: read on.
+            if (
+                eof
+                or type(element) not in (int, float)
+                or (end < len(buf) and buf[end] not in _NUMBER_TAIL)
+            ):
+                return element, end
+            fill()
+
     def fail(what: str) -> MalformedAnswer:
         return MalformedAnswer(f"{what} at character {consumed + pos}")
 
@@ -65,22 +93,12 @@ def iter_records(stream: BinaryIO, chunk_size: int = _CHUNK) -> Iterator[tuple[A
             pos += 1
         else:
             while True:
-                while True:
-                    try:
-                        element, end = decoder.raw_decode(buf, pos)
-                    except json.JSONDecodeError:
-                        if len(buf) - pos < _LONGEST_ELEMENT and fill():
-                            continue
-                        raise fail("truncated or invalid JSON") from None
-                    # A number cut by the window's edge decodes as a shorter number: read on.
-                    if (
-                        eof
-                        or type(element) not in (int, float)
-                        or (end < len(buf) and buf[end] not in _NUMBER_TAIL)
-                    ):
-                        break
-                    fill()
+                element, end = (shortcut and shortcut(buf, pos)) or decode()
                 yield element, buf[pos:end]
+                between = _BETWEEN.match(buf, end)
+                if between and between.end() < len(buf):
+                    pos = between.end()
+                    continue
                 pos = end
                 separator = skip_whitespace()
                 pos += 1

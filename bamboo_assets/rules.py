@@ -89,6 +89,83 @@ _COMMON_PASSBACK = re.compile(
 )
 
 
+# The same record read straight from the API's text, for the shape the API sends: the five
+# fields in order, JSON strings with nothing to unescape, a naive timestamp. Anything else
+# (another order, escapes, offsets, extra fields) is left to `json` and `judge`; both paths
+# give the same result (property-tested).
+_WS = r"[ \t\n\r]*"
+_JSON_PLAIN = r"'([^'\"\\\x00-\x1f]*)'"
+_COMMON_RECORD = re.compile(
+    r"\{"
+    + _WS
+    + r'"lti_user_id"'
+    + _WS
+    + ":"
+    + _WS
+    + r'"([^"\\\x00-\x1f]{0,'
+    + str(MAX_USER_ID_LENGTH)
+    + '})"'
+    + _WS
+    + ","
+    + _WS
+    + r'"passback_params"'
+    + _WS
+    + ":"
+    + _WS
+    + r"\"\{'oauth_consumer_key': "
+    + _JSON_PLAIN
+    + ", 'lis_result_sourcedid': "
+    + _JSON_PLAIN
+    + "(?:, 'lis_outcome_service_url': "
+    + _JSON_PLAIN
+    + r")?\}\""
+    + _WS
+    + ","
+    + _WS
+    + r'"is_correct"'
+    + _WS
+    + ":"
+    + _WS
+    + "(null|0|1|true|false)"
+    + _WS
+    + ","
+    + _WS
+    + r'"attempt_type"'
+    + _WS
+    + ":"
+    + _WS
+    + r'"(run|submit)"'
+    + _WS
+    + ","
+    + _WS
+    + r'"created_at"'
+    + _WS
+    + ":"
+    + _WS
+    + r'"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,6})?)"'
+    + _WS
+    + r"\}"
+)
+_IS_CORRECT = {"null": None, "0": 0, "1": 1, "true": 1, "false": 0}
+
+
+def common_attempt(text: str, start: int) -> tuple[Attempt, int] | None:
+    """The attempt in `text` at `start` and where its JSON object ends, if the record has
+    the API's usual shape; None means: decode it and `judge` it."""
+    match = _COMMON_RECORD.match(text, start)
+    if match is None:
+        return None
+    user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = match.groups()
+    try:
+        moment = datetime.fromisoformat(created_at)
+    except ValueError:
+        return None
+    attempt = Attempt(
+        user_id, key, sourcedid, service_url, _IS_CORRECT[is_correct], attempt_type, moment
+    )
+    return attempt, match.end()
+
+
 def lti_fields(value: Any) -> tuple[Any, Any, Any] | None:
     """The notebook's `string_to_dict`, reduced to the three LTI fields it reads.
 

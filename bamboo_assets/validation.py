@@ -15,7 +15,7 @@ from datetime import date, tzinfo
 from typing import BinaryIO, TextIO
 
 from bamboo_assets.answer import iter_records
-from bamboo_assets.rules import Rejection, judge
+from bamboo_assets.rules import Attempt, Rejection, common_attempt, judge
 
 # Staging columns, in COPY order (see sql.VALIDATED_COLUMNS).
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
@@ -62,8 +62,11 @@ def judge_answer(
     day_text = day.isoformat()
     lines: list[str] = []
     position = -1
-    for position, (record, text) in enumerate(iter_records(answer)):
-        outcome, unreadable = judge(record, timezone)
+    for position, (record, text) in enumerate(iter_records(answer, shortcut=common_attempt)):
+        # Records of the usual shape arrive already judged (rules.common_attempt), and their
+        # text holds no backslash or control character: nothing to escape for COPY.
+        plain = type(record) is Attempt
+        outcome, unreadable = (record, False) if plain else judge(record, timezone)
         verdict.unreadable_passback += unreadable
         if isinstance(outcome, Rejection):
             verdict.rejected[outcome.reason] += 1
@@ -71,7 +74,7 @@ def judge_answer(
             continue
         user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = outcome
         # One search over all the text is cheaper than one per field, and rarely finds anything.
-        if _NEEDS_ESCAPE.search(f"{user_id}{key}{sourcedid}{service_url}"):
+        if not plain and _NEEDS_ESCAPE.search(f"{user_id}{key}{sourcedid}{service_url}"):
             key, sourcedid, service_url = (
                 copy_text(key),
                 copy_text(sourcedid),

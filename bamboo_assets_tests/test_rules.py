@@ -1,14 +1,24 @@
 """The validation rules: every branch of the notebook's `hook`, and what Bamboo fixes."""
 
 import ast
-from datetime import datetime
+import json
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bamboo_assets.rules import LTI_FIELDS, REASONS, Attempt, Rejection, judge, lti_fields
+from bamboo_assets.rules import (
+    LTI_FIELDS,
+    REASONS,
+    Attempt,
+    Rejection,
+    common_attempt,
+    judge,
+    lti_fields,
+)
+from bamboo_assets.simulator import simulated_records
 
 UTC = ZoneInfo("UTC")
 PASSBACK = (
@@ -195,3 +205,70 @@ def test_random_records_are_always_classified(item: object) -> None:
         assert outcome.is_correct in (0, 1, None)
         assert outcome.attempt_type in ("run", "submit")
         assert outcome.created_at.tzinfo is None
+
+
+_hostile = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"])
+    | st.sampled_from("'\"\\\n\t\x00 {},:"),
+    max_size=12,
+)
+# Mostly plausible values, so that both the fast path and the fallback are exercised.
+_plausible = st.text(alphabet="abcdef0123456789+:/.-@ ", max_size=16)
+_text = st.one_of(_plausible, _plausible, _plausible, _plausible, _hostile)
+
+
+_timestamps = st.sampled_from(
+    [
+        "2025-03-01 10:00:00.123456",
+        "2024-12-31T00:00:00.000001",
+        "2025-03-01T10:00:00",
+        "2025-03-01 10:00:00.5",
+        "2025-13-01 10:00:00",
+        "2025-02-30 10:00:00",
+        "2025-03-01 10:00:00+03:00",
+        "2025-03-01",
+    ]
+)
+
+
+@settings(max_examples=1000)
+@given(
+    user=st.one_of(
+        _text, _text, _text, st.none(), st.text(alphabet="a", min_size=505, max_size=520)
+    ),
+    key=_text,
+    sourcedid=_text,
+    url=st.none() | _text,
+    is_correct=st.sampled_from([None, 0, 1, True, False, None, 0, 1, None, 0, 1, 2, "1", 1.0]),
+    attempt_type=st.sampled_from(["run", "submit"] * 4 + ["Run", 1]),
+    created_at=st.one_of(*[_timestamps] * 4, _hostile),
+    layout=st.sampled_from([((", ", ": "), False), ((",", ":"), True), ((" ,\n", " : "), False)]),
+)
+def test_the_fast_path_reads_a_record_exactly_as_json_and_judge_do(
+    user, key, sourcedid, url, is_correct, attempt_type, created_at, layout
+) -> None:
+    passback = f"{{'oauth_consumer_key': '{key}', 'lis_result_sourcedid': '{sourcedid}'"
+    passback += "}" if url is None else f", 'lis_outcome_service_url': '{url}'}}"
+    record = {
+        "lti_user_id": user,
+        "passback_params": passback,
+        "is_correct": is_correct,
+        "attempt_type": attempt_type,
+        "created_at": created_at,
+    }
+    separators, ensure_ascii = layout
+    text = json.dumps(record, separators=separators, ensure_ascii=ensure_ascii)
+    fast = common_attempt(text, 0)
+    if fast is not None:
+        attempt, end = fast
+        assert end == len(text)
+        assert judge(json.loads(text), UTC) == (attempt, False)
+
+
+def test_the_fast_path_takes_the_records_the_api_usually_sends() -> None:
+    records = [*simulated_records(date(2025, 3, 1), 500), *simulated_records(date(2024, 6, 1), 500)]
+    usual = [text for text in records if '"lti_user_id": null' not in text]
+    assert len(usual) > 990
+    fast = [common_attempt(text, 0) for text in usual]
+    assert all(fast)
+    assert [attempt for attempt, _ in fast] == [judge(json.loads(t), UTC)[0] for t in usual]
