@@ -71,6 +71,10 @@ def iter_records(
                 if len(buf) - pos < _LONGEST_ELEMENT and fill():
                     continue
                 raise fail("truncated or invalid JSON") from None
+            except ValueError:  # an integer of more than 4300 digits (sys.int_max_str_digits)
+                raise fail("a number too long to read") from None
+            except RecursionError:  # nesting deeper than the interpreter's recursion limit
+                raise fail("nesting too deep to read") from None
             # A number cut by the window's edge decodes as a shorter number: read on.
             if (
                 eof

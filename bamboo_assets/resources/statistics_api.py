@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dagster as dg
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from bamboo_assets import simulator
@@ -31,7 +33,7 @@ _SECRET_PARAMETER = re.compile(r"(client_key=)[^&\s'\"]*")
 
 
 class _RedactClientKey(logging.Filter):
-    """urllib3 logs the URL of every retried connection, query string (the key) included.
+    """urllib3 logs URLs (every retry, at DEBUG every request), query string (the key) included.
 
     Its logger is silent unless someone routes it somewhere (Dagster's
     `managed_python_loggers`, a root handler): then the key must not be in the record.
@@ -44,7 +46,10 @@ class _RedactClientKey(logging.Filter):
         return True
 
 
-logging.getLogger("urllib3.connectionpool").addFilter(_RedactClientKey())
+# Filters do not apply to records passed up from child loggers: each urllib3 module that
+# logs a URL gets its own.
+for _module in ("", ".connectionpool", ".poolmanager", ".connection", ".response", ".util.retry"):
+    logging.getLogger(f"urllib3{_module}").addFilter(_RedactClientKey())
 
 
 @dataclass(frozen=True)
@@ -90,18 +95,18 @@ class ReportingRetry(Retry):
 
     def __init__(
         self,
-        *args,
+        *args: Any,
         report: Callable[[str], None] | None = None,
         label: str = "HTTP",
         retry_after_cap: float = 15.0,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.report = report
         self.label = label
         self.retry_after_cap = retry_after_cap
 
-    def new(self, **kwargs) -> ReportingRetry:
+    def new(self, **kwargs: Any) -> ReportingRetry:
         retry = super().new(**kwargs)
         retry.report, retry.label = self.report, self.label
         retry.retry_after_cap = self.retry_after_cap
@@ -110,7 +115,7 @@ class ReportingRetry(Retry):
     def parse_retry_after(self, retry_after: str) -> float:
         return min(super().parse_retry_after(retry_after), self.retry_after_cap)
 
-    def get_retry_after(self, response) -> float | None:
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         try:
             return super().get_retry_after(response)
         except urllib3.exceptions.InvalidHeader:  # unreadable: fall back to the backoff

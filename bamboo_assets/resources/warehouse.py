@@ -54,9 +54,8 @@ class Warehouse(dg.ConfigurableResource, ABC):
             with conn:
                 with conn.transaction():
                     conn.execute(sql.LOCK, (sql.LOCK_SCHEMA, 0))
-                    if not _schema_in_place(conn):
-                        for statement in sql.SCHEMA:
-                            conn.execute(statement)
+                    for statement in _schema_statements_needed(conn):
+                        conn.execute(statement)
                 yield conn
         except psycopg.OperationalError as error:
             if not conn.broken:
@@ -123,43 +122,46 @@ _CREATES = re.compile(
 )
 
 
-def _schema_objects() -> tuple[list[str], list[str]] | None:
-    """The schemas and (qualified) relations `sql.SCHEMA` creates; None if it does more."""
-    schemas: list[str] = []
-    relations: list[str] = []
-    for statement in sql.SCHEMA:
-        match = _CREATES.match(statement)
-        if not match:
-            return None
-        kind, name, index_schema = match.groups()
-        if kind.upper() == "SCHEMA":
-            schemas.append(name)
-        elif "." in name:
-            relations.append(name)
-        elif index_schema:
-            relations.append(f"{index_schema}.{name}")
-        else:
-            return None
-    return schemas, relations
+def _creates(statement: str) -> str | None:
+    """`schema:<name>` or the qualified relation a `CREATE ... IF NOT EXISTS` creates; None for
+    any other statement (it always runs)."""
+    match = _CREATES.match(statement)
+    if not match:
+        return None
+    kind, name, index_schema = match.groups()
+    if kind.upper() == "SCHEMA":
+        return f"schema:{name}"
+    if "." in name:
+        return name
+    return f"{index_schema}.{name}" if index_schema else None
 
 
-def _schema_in_place(conn: psycopg.Connection) -> bool:
-    """Whether every object of `sql.SCHEMA` exists already.
+def _schema_statements_needed(conn: psycopg.Connection) -> list[str]:
+    """`sql.SCHEMA` without the CREATE statements whose object exists already.
 
     Even when the index exists, `CREATE INDEX IF NOT EXISTS` takes a SHARE lock on
-    public.solutions, so it waits for any transaction writing there (another run's load)
-    and holds up every writer queued behind it. Checking the catalog first takes no lock.
+    public.solutions, so it would wait for any transaction writing there (another run's
+    load, the notebook) and hold up every writer queued behind it. Reading the catalog
+    takes no lock; every other statement runs as written.
     """
-    objects = _schema_objects()
-    if objects is None:
-        return False
-    schemas, relations = objects
-    row = conn.execute(
-        "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = ANY(%s)) = %s"
-        " AND (SELECT bool_and(to_regclass(name) IS NOT NULL) FROM unnest(%s::text[]) name)",
-        (schemas, len(schemas), relations),
-    ).fetchone()
-    return bool(row and row[0])
+    targets = [_creates(statement) for statement in sql.SCHEMA]
+    names = [target for target in targets if target]
+    schemas = [name.removeprefix("schema:") for name in names if name.startswith("schema:")]
+    relations = [name for name in names if not name.startswith("schema:")]
+    existing = {
+        name
+        for (name,) in conn.execute(
+            "SELECT 'schema:' || nspname FROM pg_namespace WHERE nspname = ANY(%s)"
+            " UNION ALL SELECT name FROM unnest(%s::text[]) name"
+            " WHERE to_regclass(name) IS NOT NULL",
+            (schemas, relations),
+        )
+    }
+    return [
+        statement
+        for statement, target in zip(sql.SCHEMA, targets, strict=True)
+        if target is None or target not in existing
+    ]
 
 
 def _first_line(error: BaseException) -> str:
