@@ -20,84 +20,113 @@ from datetime import date
 
 from psycopg import sql
 
-SCHEMA = [
-    "CREATE SCHEMA IF NOT EXISTS bamboo",
-    """
-    CREATE TABLE IF NOT EXISTS public.solutions (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY
-        , user_id TEXT NOT NULL
-        , oauth_consumer_key TEXT
-        , lis_result_sourcedid TEXT
-        , lis_outcome_service_url TEXT
-        , is_correct INT CHECK (is_correct in (0, 1) OR is_correct is NULL)
-        , attempt_type TEXT CHECK (attempt_type in ('run', 'submit')) NOT NULL
-        , created_at TIMESTAMP NOT NULL
-        , CONSTRAINT unique_check UNIQUE (user_id, created_at)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS solutions_created_at_brin"
-    " ON public.solutions USING brin (created_at)",
-    """
-    CREATE TABLE IF NOT EXISTS public.daily_metrics (
-        study_date DATE PRIMARY KEY
-        , attempts_per_day_total INT NOT NULL
-        , correct_attempts_per_day INT NOT NULL
-        , unique_users_per_day INT NOT NULL
-        , new_users_per_day INT NOT NULL
-        , computed_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS bamboo.validated_attempts (
-        day DATE NOT NULL
-        , position INT NOT NULL
-        , user_id TEXT NOT NULL
-        , oauth_consumer_key TEXT
-        , lis_result_sourcedid TEXT
-        , lis_outcome_service_url TEXT
-        , is_correct INT
-        , attempt_type TEXT NOT NULL
-        , created_at TIMESTAMP NOT NULL
-    ) PARTITION BY LIST (day)
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS bamboo.rejected_attempts (
-        day DATE NOT NULL
-        , position INT NOT NULL
-        , reason TEXT NOT NULL
-        , record TEXT NOT NULL
-        , PRIMARY KEY (day, position)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS bamboo.user_first_day (
-        user_id TEXT PRIMARY KEY
-        , first_day DATE NOT NULL
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS user_first_day_by_day ON bamboo.user_first_day (first_day)",
-    # Filled once from a table the notebook (or anything else) already filled; a one-time
-    # filter, so it costs nothing once the table has rows.
-    """
-    INSERT INTO bamboo.user_first_day (user_id, first_day)
-    SELECT user_id, min(created_at)::date FROM public.solutions
-    WHERE NOT EXISTS (SELECT 1 FROM bamboo.user_first_day)
-    GROUP BY user_id
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS bamboo.day_loads (
-        day DATE PRIMARY KEY
-        , extracted INT NOT NULL
-        , validated INT NOT NULL
-        , rejected INT NOT NULL
-        , unreadable_passback INT NOT NULL
-        , prepared INT
-        , inserted INT
-        , validated_at TIMESTAMPTZ NOT NULL
-        , loaded_at TIMESTAMPTZ
-    )
-    """,
+# Each relation Bamboo needs, with the statement that creates it. Connecting creates only what
+# the catalog lacks: `CREATE INDEX IF NOT EXISTS` takes a SHARE lock on public.solutions even
+# when the index exists, and would wait behind any run that is loading.
+CREATE_SCHEMA = "CREATE SCHEMA IF NOT EXISTS bamboo"
+RELATIONS: list[tuple[str, str]] = [
+    (
+        "public.solutions",
+        """
+        CREATE TABLE IF NOT EXISTS public.solutions (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY
+            , user_id TEXT NOT NULL
+            , oauth_consumer_key TEXT
+            , lis_result_sourcedid TEXT
+            , lis_outcome_service_url TEXT
+            , is_correct INT CHECK (is_correct in (0, 1) OR is_correct is NULL)
+            , attempt_type TEXT CHECK (attempt_type in ('run', 'submit')) NOT NULL
+            , created_at TIMESTAMP NOT NULL
+            , CONSTRAINT unique_check UNIQUE (user_id, created_at)
+        )
+        """,
+    ),
+    (
+        "public.solutions_created_at_brin",
+        "CREATE INDEX IF NOT EXISTS solutions_created_at_brin"
+        " ON public.solutions USING brin (created_at)",
+    ),
+    (
+        "public.daily_metrics",
+        """
+        CREATE TABLE IF NOT EXISTS public.daily_metrics (
+            study_date DATE PRIMARY KEY
+            , attempts_per_day_total INT NOT NULL
+            , correct_attempts_per_day INT NOT NULL
+            , unique_users_per_day INT NOT NULL
+            , new_users_per_day INT NOT NULL
+            , computed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )
+        """,
+    ),
+    (
+        "bamboo.validated_attempts",
+        """
+        CREATE TABLE IF NOT EXISTS bamboo.validated_attempts (
+            day DATE NOT NULL
+            , position INT NOT NULL
+            , user_id TEXT NOT NULL
+            , oauth_consumer_key TEXT
+            , lis_result_sourcedid TEXT
+            , lis_outcome_service_url TEXT
+            , is_correct INT
+            , attempt_type TEXT NOT NULL
+            , created_at TIMESTAMP NOT NULL
+        ) PARTITION BY LIST (day)
+        """,
+    ),
+    (
+        "bamboo.rejected_attempts",
+        """
+        CREATE TABLE IF NOT EXISTS bamboo.rejected_attempts (
+            day DATE NOT NULL
+            , position INT NOT NULL
+            , reason TEXT NOT NULL
+            , record TEXT NOT NULL
+            , PRIMARY KEY (day, position)
+        )
+        """,
+    ),
+    (
+        "bamboo.user_first_day",
+        """
+        CREATE TABLE IF NOT EXISTS bamboo.user_first_day (
+            user_id TEXT PRIMARY KEY
+            , first_day DATE NOT NULL
+        )
+        """,
+    ),
+    (
+        "bamboo.user_first_day_by_day",
+        "CREATE INDEX IF NOT EXISTS user_first_day_by_day ON bamboo.user_first_day (first_day)",
+    ),
+    (
+        "bamboo.day_loads",
+        """
+        CREATE TABLE IF NOT EXISTS bamboo.day_loads (
+            day DATE PRIMARY KEY
+            , extracted INT NOT NULL
+            , validated INT NOT NULL
+            , rejected INT NOT NULL
+            , unreadable_passback INT NOT NULL
+            , prepared INT
+            , inserted INT
+            , validated_at TIMESTAMPTZ NOT NULL
+            , loaded_at TIMESTAMPTZ
+        )
+        """,
+    ),
 ]
+MISSING_RELATIONS = "SELECT name FROM unnest(%s::text[]) name WHERE to_regclass(name) IS NULL"
+
+# Filled once from a table the notebook (or anything else) already filled; a one-time filter,
+# so it costs nothing once the table has rows.
+FILL_USER_FIRST_DAY = """
+INSERT INTO bamboo.user_first_day (user_id, first_day)
+SELECT user_id, min(created_at)::date FROM public.solutions
+WHERE NOT EXISTS (SELECT 1 FROM bamboo.user_first_day)
+GROUP BY user_id
+"""
 
 METRIC_COLUMNS = (
     "study_date",

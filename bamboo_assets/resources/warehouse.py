@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -54,8 +53,7 @@ class Warehouse(dg.ConfigurableResource, ABC):
             with conn:
                 with conn.transaction():
                     conn.execute(sql.LOCK, (sql.LOCK_SCHEMA, 0))
-                    for statement in _schema_statements_needed(conn):
-                        conn.execute(statement)
+                    _create_missing_relations(conn)
                 yield conn
         except psycopg.OperationalError as error:
             if not conn.broken:
@@ -116,52 +114,16 @@ class WarehouseUnavailable(ConnectionError):
     """The warehouse could not be reached; the message names it without credentials."""
 
 
-_CREATES = re.compile(
-    r"\s*CREATE\s+(SCHEMA|TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+([\w.]+)(?:\s+ON\s+(\w+)\.)?",
-    re.IGNORECASE,
-)
-
-
-def _creates(statement: str) -> str | None:
-    """`schema:<name>` or the qualified relation a `CREATE ... IF NOT EXISTS` creates; None for
-    any other statement (it always runs)."""
-    match = _CREATES.match(statement)
-    if not match:
-        return None
-    kind, name, index_schema = match.groups()
-    if kind.upper() == "SCHEMA":
-        return f"schema:{name}"
-    if "." in name:
-        return name
-    return f"{index_schema}.{name}" if index_schema else None
-
-
-def _schema_statements_needed(conn: psycopg.Connection) -> list[str]:
-    """`sql.SCHEMA` without the CREATE statements whose object exists already.
-
-    Even when the index exists, `CREATE INDEX IF NOT EXISTS` takes a SHARE lock on
-    public.solutions, so it would wait for any transaction writing there (another run's
-    load, the notebook) and hold up every writer queued behind it. Reading the catalog
-    takes no lock; every other statement runs as written.
-    """
-    targets = [_creates(statement) for statement in sql.SCHEMA]
-    names = [target for target in targets if target]
-    schemas = [name.removeprefix("schema:") for name in names if name.startswith("schema:")]
-    relations = [name for name in names if not name.startswith("schema:")]
-    existing = {
-        name
-        for (name,) in conn.execute(
-            "SELECT 'schema:' || nspname FROM pg_namespace WHERE nspname = ANY(%s)"
-            " UNION ALL SELECT name FROM unnest(%s::text[]) name"
-            " WHERE to_regclass(name) IS NOT NULL",
-            (schemas, relations),
-        )
-    }
-    return [
-        statement
-        for statement, target in zip(sql.SCHEMA, targets, strict=True)
-        if target is None or target not in existing
-    ]
+def _create_missing_relations(conn: psycopg.Connection) -> None:
+    """Create what the catalog lacks (reading the catalog takes no lock), then fill
+    `bamboo.user_first_day` once from a table filled before Bamboo."""
+    conn.execute(sql.CREATE_SCHEMA)
+    names = [name for name, _ in sql.RELATIONS]
+    missing = {name for (name,) in conn.execute(sql.MISSING_RELATIONS, (names,))}
+    for name, statement in sql.RELATIONS:
+        if name in missing:
+            conn.execute(statement)
+    conn.execute(sql.FILL_USER_FIRST_DAY)
 
 
 def _first_line(error: BaseException) -> str:
