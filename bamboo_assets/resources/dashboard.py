@@ -27,7 +27,7 @@ from bamboo_assets.dashboard_plan import (
     apply_plan,
     plan_dashboard,
 )
-from bamboo_assets.resources.statistics_api import ReportingRetry
+from bamboo_assets.resources.retry import ReportingRetry
 
 GOOGLE_SHEETS_URL = "https://sheets.googleapis.com"
 _SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
