@@ -10,7 +10,8 @@ Tables:
   re-run replaces a day with a TRUNCATE instead of a million-row DELETE.
 - `bamboo.rejected_attempts` — every rejected record, exactly as received, with its reason.
 - `bamboo.user_first_day` — each user's first study day, kept with every load, so "new users
-  per day" is an index count rather than a probe per user into `public.solutions`.
+  per day" is an index count rather than a probe per user into `public.solutions`;
+  `bamboo.validated_first_days` holds each day-partition's contribution to it.
 - `bamboo.day_loads` — the notebook's counts per day-partition, which the digest reports.
 """
 
@@ -101,6 +102,17 @@ RELATIONS: list[tuple[str, str]] = [
         "CREATE INDEX IF NOT EXISTS user_first_day_by_day ON bamboo.user_first_day (first_day)",
     ),
     (
+        "bamboo.validated_first_days",
+        """
+        CREATE TABLE IF NOT EXISTS bamboo.validated_first_days (
+            day DATE NOT NULL
+            , user_id TEXT NOT NULL
+            , first_day DATE NOT NULL
+            , PRIMARY KEY (day, user_id)
+        )
+        """,
+    ),
+    (
         "bamboo.day_loads",
         """
         CREATE TABLE IF NOT EXISTS bamboo.day_loads (
@@ -166,6 +178,10 @@ REJECTED_SAMPLE = """
 SELECT day, position, reason, left(record, 200) FROM bamboo.rejected_attempts
 WHERE day = ANY(%s) ORDER BY day, position LIMIT 5
 """
+# Each user's first study day among a day-partition's valid rows, found while validating (a
+# GROUP BY over a million staged rows would cost more than the whole validation pass does).
+DELETE_FIRST_DAYS = "DELETE FROM bamboo.validated_first_days WHERE day = %s"
+COPY_FIRST_DAYS = "COPY bamboo.validated_first_days (day, user_id, first_day) FROM STDIN"
 DELETE_REJECTED = "DELETE FROM bamboo.rejected_attempts WHERE day = %s"
 COPY_REJECTED = "COPY bamboo.rejected_attempts (day, position, reason, record) FROM STDIN"
 
@@ -203,8 +219,7 @@ WHERE created_at >= %s AND created_at < %s::date + 1 LIMIT 5
 # concurrent loads of different days lock users in the same order.
 RECORD_FIRST_DAYS = """
 INSERT INTO bamboo.user_first_day AS known (user_id, first_day)
-SELECT user_id, min(created_at)::date FROM bamboo.validated_attempts
-WHERE day = %s GROUP BY user_id ORDER BY user_id
+SELECT user_id, first_day FROM bamboo.validated_first_days WHERE day = %s ORDER BY user_id
 ON CONFLICT (user_id) DO UPDATE SET first_day = EXCLUDED.first_day
 WHERE EXCLUDED.first_day < known.first_day
 """

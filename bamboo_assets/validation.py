@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import BinaryIO, TextIO
 
 from bamboo_assets.answer import iter_records
@@ -31,6 +31,14 @@ def copy_text(value: str | None) -> str:
     return value.translate(_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
 
 
+def first_days_copy(day: date, first_seen: dict[str, datetime]) -> str:
+    """COPY text for `bamboo.validated_first_days`: each user's first study day."""
+    day_text = day.isoformat()
+    return "".join(
+        f"{day_text}\t{copy_text(user)}\t{moment.date()}\n" for user, moment in first_seen.items()
+    )
+
+
 @dataclass
 class DayVerdict:
     """What judging one day's answer found."""
@@ -39,6 +47,7 @@ class DayVerdict:
     valid: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     unreadable_passback: int = 0
+    first_seen: dict[str, datetime] = field(default_factory=dict)  # user → earliest valid row
 
     @property
     def rejected_total(self) -> int:
@@ -62,6 +71,7 @@ def judge_answer(
     day_text = day.isoformat()
     lines: list[str] = []
     position = -1
+    first_seen = verdict.first_seen
     for position, (record, text) in enumerate(iter_records(answer, shortcut=common_attempt)):
         # Records of the usual shape arrive already judged (rules.common_attempt), and their
         # text holds no backslash or control character: nothing to escape for COPY.
@@ -73,6 +83,9 @@ def judge_answer(
             rejected_out.write(f"{day_text}\t{position}\t{outcome.reason}\t{copy_text(text)}\n")
             continue
         user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = outcome
+        earliest = first_seen.get(user_id)
+        if earliest is None or created_at < earliest:
+            first_seen[user_id] = created_at
         # One search over all the text is cheaper than one per field, and rarely finds anything.
         if not plain and _NEEDS_ESCAPE.search(f"{user_id}{key}{sourcedid}{service_url}"):
             key, sourcedid, service_url = (

@@ -14,7 +14,7 @@ from bamboo_assets.partitions import SETTINGS, partition_days
 from bamboo_assets.resources.raw_answers import RawAnswerStore, UnusableAnswer
 from bamboo_assets.resources.statistics_api import Download, StatisticsApi, StatisticsApiError
 from bamboo_assets.resources.warehouse import Warehouse
-from bamboo_assets.validation import DayVerdict, judge_answer
+from bamboo_assets.validation import DayVerdict, first_days_copy, judge_answer
 
 
 @daily_asset(
@@ -84,6 +84,9 @@ def _validate_day(conn, day: date, raw_answers: RawAnswerStore) -> DayVerdict:
                 f"the stored answer for {day} is not valid JSON ({error}); it is kept at "
                 f"{path} for inspection and nothing was loaded for {day}"
             ) from None
+        conn.execute(sql.DELETE_FIRST_DAYS, (day,))
+        with cursor.copy(sql.COPY_FIRST_DAYS) as copy:
+            copy.write(first_days_copy(day, verdict.first_seen))
         conn.execute(sql.DELETE_REJECTED, (day,))
         rejected.seek(0)
         with cursor.copy(sql.COPY_REJECTED) as copy:
