@@ -118,7 +118,6 @@ def validated_attempts(
     Valid rows go to `bamboo.validated_attempts`; every rejected record is kept, exactly as
     received and with its reason, in `bamboo.rejected_attempts`. A day is replaced whole.
     """
-    totals = DayVerdict()
     verdicts: dict[date, DayVerdict] = {}
     with warehouse.connect() as conn:
         for day in partition_days(context):
@@ -127,21 +126,15 @@ def validated_attempts(
                 f"{day}: {verdict.extracted} records, {verdict.valid} valid, "
                 f"{verdict.rejected_total} rejected {dict(verdict.rejected)}"
             )
-            totals.extracted += verdict.extracted
-            totals.valid += verdict.valid
-            totals.rejected.update(verdict.rejected)
-            totals.unreadable_passback += verdict.unreadable_passback
-        samples = conn.execute(
-            sql.REJECTED_SAMPLE,
-            (partition_days(context),),
-        ).fetchall()
+        samples = conn.execute(sql.REJECTED_SAMPLE, (partition_days(context),)).fetchall()
+    days = verdicts.values()
     return dg.MaterializeResult(
         metadata={
-            "extracted": totals.extracted,
-            "valid": totals.valid,
-            "rejected": totals.rejected_total,
-            "unreadable_passback_params": totals.unreadable_passback,
-            "rejected_by_reason": dg.MetadataValue.json(dict(Counter(totals.rejected))),
+            "extracted": sum(v.extracted for v in days),
+            "valid": sum(v.valid for v in days),
+            "rejected": sum(v.rejected_total for v in days),
+            "unreadable_passback_params": sum(v.unreadable_passback for v in days),
+            "rejected_by_reason": dg.MetadataValue.json(sum((v.rejected for v in days), Counter())),
             "per_day": markdown_table(
                 ["day", "extracted", "valid", "rejected"],
                 [[d, v.extracted, v.valid, v.rejected_total] for d, v in verdicts.items()],
@@ -180,10 +173,7 @@ def solutions_table(
             prepared += day_prepared[0] if day_prepared else 0
             inserted += day_inserted
             context.log.info(f"{day}: {day_inserted} new rows in public.solutions")
-        preview = conn.execute(
-            sql.SOLUTIONS_PREVIEW,
-            (days[0], days[-1]),
-        ).fetchall()
+        preview = conn.execute(sql.SOLUTIONS_PREVIEW, (days[0], days[-1])).fetchall()
         duplicates = checks.no_duplicates(conn)
     return dg.MaterializeResult(
         metadata={
