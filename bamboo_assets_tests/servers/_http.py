@@ -7,8 +7,9 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Self
+
+from bamboo_assets_tests.servers._lifetime import BoundedLifetime
 
 
 class TrackedServer(ThreadingHTTPServer):
@@ -50,18 +51,15 @@ class TrackedServer(ThreadingHTTPServer):
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
-class HttpFake:
-    """Serves `handler` in a background thread for the life of a `with` block, and never
-    longer than `max_lifetime_seconds` (a forgotten fake stops by itself)."""
+class HttpFake(BoundedLifetime):
+    """Serves `handler` in a background thread for the life of a `with` block."""
 
     handler: type[BaseHTTPRequestHandler]
 
     def __init__(self, max_lifetime_seconds: float) -> None:
-        self._max_lifetime_seconds = max_lifetime_seconds
-        self._lifecycle_lock = threading.Lock()
+        super().__init__(max_lifetime_seconds)
         self._server: TrackedServer | None = None
         self._thread: threading.Thread | None = None
-        self._watchdog: threading.Timer | None = None
 
     def __enter__(self) -> Self:
         with self._lifecycle_lock:
@@ -75,18 +73,8 @@ class HttpFake:
                 daemon=True,
             )
             self._thread.start()
-            self._watchdog = threading.Timer(self._max_lifetime_seconds, self.stop)
-            self._watchdog.daemon = True
-            self._watchdog.start()
+            self._start_watchdog()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _interrupt(self) -> None:
         """Wake whatever a handler is waiting on; called first by stop()."""
@@ -98,8 +86,7 @@ class HttpFake:
         if server is None or thread is None:
             return
         self._interrupt()
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        self._cancel_watchdog()
         server.shutdown()
         server.server_close()
         server.cut_connections(time.monotonic() + 1.0)

@@ -17,7 +17,6 @@ import tempfile
 import threading
 from email.message import EmailMessage
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, NamedTuple, Self
 
 from aiosmtpd.controller import Controller
@@ -26,6 +25,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from bamboo_assets_tests.servers._lifetime import BoundedLifetime
 
 Security = Literal["none", "starttls", "ssl"]
 HOST = "127.0.0.1"
@@ -95,7 +96,7 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
-class SmtpServer:
+class SmtpServer(BoundedLifetime):
     """SMTP on 127.0.0.1 in plain, STARTTLS or implicit-TLS mode, optionally with AUTH.
 
     With `user`/`password`, AUTH (LOGIN or PLAIN) is required before MAIL and only that
@@ -122,17 +123,15 @@ class SmtpServer:
         self._user = user
         self._password = password
         self._login_required = user is not None
-        self._max_lifetime_seconds = max_lifetime_seconds
+        super().__init__(max_lifetime_seconds)
         self._lock = threading.Lock()
         self._messages: list[EmailMessage] = []
         self._envelopes: list[SmtpEnvelope] = []
         self._authenticated_users: list[str] = []
-        self._lifecycle_lock = threading.Lock()
         self._controller: _BoundController | None = None
         self._port: int | None = None
         self._directory: Path | None = None
         self._ca_file: Path | None = None
-        self._watchdog: threading.Timer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -167,18 +166,8 @@ class SmtpServer:
                 self._remove_directory()
                 raise
             self._controller = controller
-            self._watchdog = threading.Timer(self._max_lifetime_seconds, self.stop)
-            self._watchdog.daemon = True
-            self._watchdog.start()
+            self._start_watchdog()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def stop(self) -> None:
         """Stop the server and delete the certificate files; safe to call twice."""
@@ -186,8 +175,7 @@ class SmtpServer:
             controller, self._controller = self._controller, None
         if controller is None:
             return
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        self._cancel_watchdog()
         try:
             controller.stop()
         finally:
