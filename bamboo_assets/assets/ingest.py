@@ -66,7 +66,7 @@ def raw_attempts(
     )
 
 
-def _validate_day(conn, day: date, raw_answers: RawAnswerStore) -> DayVerdict:
+def validate_day(conn, day: date, raw_answers: RawAnswerStore) -> DayVerdict:
     """Replace the day's validated rows and rejections in one transaction."""
     path = raw_answers.answer_path(day)
     if not path.exists():
@@ -121,7 +121,7 @@ def validated_attempts(
     verdicts: dict[date, DayVerdict] = {}
     with warehouse.connect() as conn:
         for day in partition_days(context):
-            verdict = verdicts[day] = _validate_day(conn, day, raw_answers)
+            verdict = verdicts[day] = validate_day(conn, day, raw_answers)
             context.log.info(
                 f"{day}: {verdict.extracted} records, {verdict.valid} valid, "
                 f"{verdict.rejected_total} rejected {dict(verdict.rejected)}"

@@ -1,0 +1,213 @@
+"""The warehouse going away, a killed process, two runs of a day at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bamboo_assets.rules import Attempt, judge
+from bamboo_assets_tests.failures.runs import DAY, LOADING, D, Run, production, run
+from bamboo_assets_tests.faults import (
+    Answers,
+    Terminator,
+    database_name,
+    day_counts,
+    failure_message,
+    materialized,
+    simulated,
+    wait_for_statement,
+    wait_until_gone,
+)
+from bamboo_assets_tests.helpers import ASSETS, notebook_metrics, query, stored_metrics
+from bamboo_assets_tests.servers import closed_port
+
+
+def test_a_warehouse_that_is_down_fails_naming_it_without_the_password(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = closed_port()
+    monkeypatch.setenv(
+        "BAMBOO_DB_DSN", f"host=127.0.0.1 port={port} dbname=bamboo user=etl password=pw-9c1e77"
+    )
+    outcome = run(production(), assets=LOADING)
+
+    assert not outcome.success
+    assert materialized(outcome.result) == {"raw_attempts"}  # the answer is kept for a rerun
+    message = failure_message(outcome.result, "validated_attempts")
+    assert message.startswith(
+        "bamboo_assets.resources.warehouse.WarehouseUnavailable: cannot connect to the "
+        "warehouse (database bamboo on 127.0.0.1): "
+    )
+    assert "pw-9c1e77" not in outcome.errors() + "\n".join(outcome.log)
+
+
+def lock_out(dsn: str, key: tuple[str, datetime]) -> psycopg.Connection:
+    """An open transaction holding an uncommitted row with `key`: the day's INSERT waits for
+    it on the unique index after writing every row ordered before it."""
+    blocker = psycopg.connect(dsn)
+    blocker.execute(
+        "INSERT INTO public.solutions (user_id, attempt_type, created_at) VALUES (%s, 'run', %s)",
+        key,
+    )
+    return blocker
+
+
+def last_key(dsn: str, day: date) -> tuple[str, datetime]:
+    """The (user_id, created_at) the day's INSERT reaches last (it inserts in that order)."""
+    row = query(
+        dsn,
+        "SELECT user_id, created_at FROM bamboo.validated_attempts WHERE day = %s"
+        " ORDER BY user_id DESC, created_at DESC LIMIT 1",
+        (day,),
+    )[0]
+    return row[0], row[1]
+
+
+@pytest.mark.parametrize("statement", ["COPY", "INSERT INTO public.solutions"])
+def test_a_connection_lost_mid_load_leaves_no_partial_day_and_a_rerun_completes(
+    env: dict[str, str],
+    answers: Answers,
+    database_dsn: str,
+    postgres_uri: str,
+    statement: str,
+) -> None:
+    answers.by_day[D] = simulated(DAY, 40_000 if statement == "COPY" else 2_000)
+    blocker = None
+    if statement.startswith("INSERT"):
+        assert run(production(), assets=ASSETS[:2]).success
+        blocker = lock_out(database_dsn, last_key(database_dsn, DAY))
+    terminator = Terminator(
+        postgres_uri,
+        database_name(database_dsn),
+        statement,
+        then=None if blocker is None else blocker.close,  # closing rolls the row back
+    )
+    terminator.start()
+    outcome = run(production(), assets=LOADING)
+    terminator.join(5)
+
+    assert terminator.terminated is not None
+    assert not outcome.success
+    step = "validated_attempts" if statement == "COPY" else "solutions_table"
+    message = failure_message(outcome.result, step)
+    assert (
+        "WarehouseUnavailable: lost the connection to the warehouse (database "
+        f"{database_name(database_dsn)} on " in message
+    )
+    assert "the step's uncommitted work was rolled back" in message
+    counts = day_counts(database_dsn, DAY)
+    assert counts["solutions"] == 0
+    if statement == "COPY":
+        assert counts == dict.fromkeys(counts, 0)
+
+    again = run(production(), assets=LOADING)
+    assert again.success, again.errors()
+    counts = day_counts(database_dsn, DAY)
+    assert counts["solutions"] == counts["validated"] > 0
+
+
+def test_a_process_killed_during_the_load_leaves_all_or_nothing_and_a_rerun_completes(
+    env: dict[str, str],
+    answers: Answers,
+    database_dsn: str,
+    postgres_uri: str,
+    tmp_path: Path,
+) -> None:
+    answers.by_day[D] = simulated(DAY, 3_000)
+    assert run(production(), assets=ASSETS[:2]).success  # to know the day's last key
+    expected = day_counts(database_dsn, DAY)["validated"]
+    blocker = lock_out(database_dsn, last_key(database_dsn, DAY))
+    dagster_home = tmp_path / "dagster"
+    dagster_home.mkdir()
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "bamboo_assets.definitions",
+        "--select",
+        "raw_attempts,validated_attempts,solutions_table",
+        "--partition",
+        D,
+    ]
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        pid = wait_for_statement(
+            postgres_uri, database_name(database_dsn), "INSERT INTO public.solutions", 60
+        )
+        assert pid is not None, "the load never reached its INSERT"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        blocker.rollback()
+        blocker.close()
+    wait_until_gone(postgres_uri, [pid])
+
+    assert process.returncode == -signal.SIGKILL
+    assert day_counts(database_dsn, DAY)["solutions"] in (0, expected)
+
+    again = run(production(), assets=LOADING)
+    assert again.success, again.errors()
+    assert day_counts(database_dsn, DAY)["solutions"] == expected
+    assert query(
+        database_dsn,
+        "SELECT count(*) FROM (SELECT 1 FROM public.solutions"
+        " GROUP BY user_id, created_at HAVING count(*) > 1) d",
+    ) == [(0,)]
+
+
+def test_two_runs_of_the_same_day_at_once_finish_without_duplicates_or_deadlock(
+    env: dict[str, str], answers: Answers, database_dsn: str, bamboo_home: Path
+) -> None:
+    answers.by_day[D] = simulated(DAY, 8_000)
+    start = threading.Barrier(2)
+    outcomes: list[Run] = []
+
+    def one_run() -> None:
+        start.wait()
+        outcome = run(production())
+        outcome.instance.dispose()  # in the thread that made it (its SQLite storage wants that)
+        outcomes.append(outcome)
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "a run did not finish"
+
+    assert [outcome.success for outcome in outcomes] == [True, True], [
+        outcome.errors() for outcome in outcomes
+    ]
+    counts = day_counts(database_dsn, DAY)
+    records = json.loads(answers.by_day[D])
+    judged = [judge(record, UTC)[0] for record in records]
+    valid = len({(a.user_id, a.created_at) for a in judged if isinstance(a, Attempt)})
+    assert (counts["solutions"], counts["day_loads"]) == (valid, 1)
+    assert counts["validated"] + counts["rejected"] == len(records)
+    inserted = sorted(outcome.metadata("solutions_table")["inserted"] for outcome in outcomes)
+    assert inserted == [0, valid]
+    assert stored_metrics(database_dsn) == notebook_metrics(database_dsn)
+    with (bamboo_home / "dashboard.csv").open() as dashboard:
+        assert len(dashboard.readlines()) == 2
+    assert len(list((bamboo_home / "outbox").glob("*.eml"))) == 2
+    assert list((bamboo_home / "raw" / "incoming").iterdir()) == []
+
