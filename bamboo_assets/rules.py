@@ -76,73 +76,56 @@ REASONS = (
 )
 _REJECTIONS = {reason: Rejection(reason) for reason in REASONS}
 
-# The common shapes of passback_params: single-quoted values with nothing to unescape.
-_PLAIN = r"'([^'\\\n\r\x00]*)'"
-_COMMON_PASSBACK = re.compile(
-    r"\{'oauth_consumer_key': "
-    + _PLAIN
-    + r", 'lis_result_sourcedid': "
-    + _PLAIN
-    + r"(?:, 'lis_outcome_service_url': "
-    + _PLAIN
-    + r")?\}"
-)
+# The fast path: the shapes the API actually sends, read by one regular expression each.
+# Group names are the `Attempt` fields they fill. Anything else (another order, escapes,
+# offsets, extra fields) is left to `ast`, `json` and `judge`; both paths give the same result
+# on every input (property-tested in test_rules.py).
+_WS = r"[ \t\n\r]*"  # JSON's optional whitespace
 
 
-# The same record read straight from the API's text, for the shape the API sends: the five
-# fields in order, JSON strings with nothing to unescape, a naive timestamp. Anything else
-# (another order, escapes, offsets, extra fields) is left to `json` and `judge`; both paths
-# give the same result (property-tested).
-_WS = r"[ \t\n\r]*"
-_JSON_PLAIN = r"'([^'\"\\\x00-\x1f]*)'"
+def _quoted(group: str, excluded: str) -> str:
+    """A single-quoted Python string without escapes: no quote, backslash or `excluded`."""
+    return rf"'(?P<{group}>[^'\\{excluded}]*)'"
+
+
+def _passback(excluded: str) -> str:
+    """The repr of the usual `passback_params` dict: the LTI fields in order, the last one
+    optional (records from 2025 have no `lis_outcome_service_url`)."""
+    key, sourcedid, service_url = (_quoted(name, excluded) for name in LTI_FIELDS)
+    return (
+        rf"\{{'oauth_consumer_key': {key}, 'lis_result_sourcedid': {sourcedid}"
+        rf"(?:, 'lis_outcome_service_url': {service_url})?\}}"
+    )
+
+
+def _member(name: str, value: str) -> str:
+    """`"name": value` in a JSON object."""
+    return rf'"{name}"{_WS}:{_WS}{value}'
+
+
+# passback_params as a Python value: characters `ast.literal_eval` would read differently
+# (line breaks end the literal, NUL is refused) are left to it.
+_COMMON_PASSBACK = re.compile(_passback(r"\n\r\x00"))
+
+# A whole record as the API's JSON text: the five fields in order, JSON strings with nothing
+# to unescape (no double quote, backslash or control character), a naive timestamp.
 _COMMON_RECORD = re.compile(
     r"\{"
     + _WS
-    + r'"lti_user_id"'
-    + _WS
-    + ":"
-    + _WS
-    + r'"([^"\\\x00-\x1f]{0,'
-    + str(MAX_USER_ID_LENGTH)
-    + '})"'
-    + _WS
-    + ","
-    + _WS
-    + r'"passback_params"'
-    + _WS
-    + ":"
-    + _WS
-    + r"\"\{'oauth_consumer_key': "
-    + _JSON_PLAIN
-    + ", 'lis_result_sourcedid': "
-    + _JSON_PLAIN
-    + "(?:, 'lis_outcome_service_url': "
-    + _JSON_PLAIN
-    + r")?\}\""
-    + _WS
-    + ","
-    + _WS
-    + r'"is_correct"'
-    + _WS
-    + ":"
-    + _WS
-    + "(null|0|1|true|false)"
-    + _WS
-    + ","
-    + _WS
-    + r'"attempt_type"'
-    + _WS
-    + ":"
-    + _WS
-    + r'"(run|submit)"'
-    + _WS
-    + ","
-    + _WS
-    + r'"created_at"'
-    + _WS
-    + ":"
-    + _WS
-    + r'"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,6})?)"'
+    + f"{_WS},{_WS}".join(
+        (
+            _member(
+                "lti_user_id", rf'"(?P<user_id>[^"\\\x00-\x1f]{{0,{MAX_USER_ID_LENGTH}}})"'
+            ),
+            _member("passback_params", '"' + _passback(r'"\x00-\x1f') + '"'),
+            _member("is_correct", "(?P<is_correct>null|0|1|true|false)"),
+            _member("attempt_type", '"(?P<attempt_type>run|submit)"'),
+            _member(
+                "created_at",
+                r'"(?P<created_at>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,6})?)"',
+            ),
+        )
+    )
     + _WS
     + r"\}"
 )
@@ -155,10 +138,12 @@ def common_attempt(text: str, start: int) -> tuple[Attempt, int] | None:
     match = _COMMON_RECORD.match(text, start)
     if match is None:
         return None
-    user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = match.groups()
+    user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = match.group(
+        *Attempt._fields
+    )
     try:
         moment = datetime.fromisoformat(created_at)
-    except ValueError:
+    except ValueError:  # e.g. month 13: `judge` gives the reason
         return None
     attempt = Attempt(
         user_id, key, sourcedid, service_url, _IS_CORRECT[is_correct], attempt_type, moment
@@ -174,7 +159,7 @@ def lti_fields(value: Any) -> tuple[Any, Any, Any] | None:
     if type(value) is str:
         match = _COMMON_PASSBACK.fullmatch(value)
         if match:
-            return match.groups()
+            return match.group(*LTI_FIELDS)
     try:
         parsed = ast.literal_eval(value)
     except Exception:  # literal_eval raises many kinds; the notebook treats all alike

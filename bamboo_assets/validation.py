@@ -15,9 +15,9 @@ from datetime import date, datetime, tzinfo
 from typing import BinaryIO, TextIO
 
 from bamboo_assets.answer import iter_records
-from bamboo_assets.rules import Attempt, Rejection, common_attempt, judge
+from bamboo_assets.rules import Rejection, common_attempt, judge
 
-# Staging columns, in COPY order (see sql.VALIDATED_COLUMNS).
+# COPY text: rows are written in the column order of `bamboo.validated_attempts` (sql.RELATIONS).
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _FLUSH_EVERY = 4096  # rows per write: large writes keep the COPY stream cheap
@@ -72,10 +72,11 @@ def judge_answer(
     lines: list[str] = []
     position = -1
     first_seen = verdict.first_seen
-    for position, (record, text) in enumerate(iter_records(answer, shortcut=common_attempt)):
-        # Records of the usual shape arrive already judged (rules.common_attempt), and their
-        # text holds no backslash or control character: nothing to escape for COPY.
-        plain = type(record) is Attempt
+    records = iter_records(answer, shortcut=common_attempt)
+    for position, (record, text, plain) in enumerate(records):
+        # Records of the usual shape arrive already judged (`plain`: read by
+        # rules.common_attempt), and their text holds no backslash or control character:
+        # nothing to escape for COPY.
         outcome, unreadable = (record, False) if plain else judge(record, timezone)
         verdict.unreadable_passback += unreadable
         if isinstance(outcome, Rejection):

@@ -35,8 +35,9 @@ def test_elements_and_their_text_survive_any_chunking(
 ) -> None:
     body = json.dumps(elements, indent=indent, ensure_ascii=False).encode()
     got = list(iter_records(io.BytesIO(body), chunk_size=chunk))
-    assert [element for element, _ in got] == elements
-    assert [json.loads(text) for _, text in got] == elements
+    assert [element for element, _, _ in got] == elements
+    assert [json.loads(text) for _, text, _ in got] == elements
+    assert not any(by_shortcut for _, _, by_shortcut in got)
 
 
 @pytest.mark.parametrize(
