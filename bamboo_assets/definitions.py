@@ -12,17 +12,18 @@ import os
 import dagster as dg
 
 from bamboo_assets.assets import PIPELINE
-from bamboo_assets.partitions import SETTINGS
 from bamboo_assets.schedules import daily_attempts_job, daily_attempts_schedule
 from bamboo_assets.sensors import failed_run_alert
-from bamboo_assets.settings import build_resources
+from bamboo_assets.settings import build_resources, load_settings
+
+settings = load_settings(os.environ)
 
 defs = dg.Definitions(
     assets=PIPELINE,
     jobs=[daily_attempts_job],
-    schedules=[daily_attempts_schedule],
+    schedules=[daily_attempts_schedule(settings)],
     sensors=[failed_run_alert],
-    resources=build_resources(os.environ, SETTINGS),
+    resources=build_resources(os.environ, settings),
     # One process per run: Dagster's fixed cost per run drops from ~20 s to a few seconds,
     # and the steps of a run are sequential anyway.
     executor=dg.in_process_executor,

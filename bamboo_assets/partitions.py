@@ -1,4 +1,8 @@
-"""The day partitions every asset shares, in the configured timezone."""
+"""The day partitions every asset shares, in the configured timezone.
+
+Dagster needs them when the definitions load, so BAMBOO_START_DATE and BAMBOO_TIMEZONE are
+read here, at import; everything a run reads comes from the `pipeline_settings` resource.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import dagster as dg
 
 from bamboo_assets.settings import load_settings
 
-SETTINGS = load_settings()
+_AT_LOAD = load_settings()
 
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=SETTINGS.start_date, timezone=SETTINGS.timezone
+    start_date=_AT_LOAD.start_date, timezone=_AT_LOAD.timezone
 )
 
 

@@ -5,7 +5,8 @@ from datetime import date, timedelta
 import dagster as dg
 
 from bamboo_assets.assets.common import GROUP
-from bamboo_assets.partitions import SETTINGS, daily_partitions
+from bamboo_assets.partitions import daily_partitions
+from bamboo_assets.settings import Settings
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -25,28 +26,35 @@ def scheduled_days(
     return max(start_date, last_complete_day - timedelta(days=refetch_days)), last_complete_day
 
 
-@dg.schedule(
-    job=daily_attempts_job,
-    cron_schedule=SETTINGS.schedule_cron,
-    execution_timezone=SETTINGS.timezone,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description=(
-        f"Every day at {SETTINGS.schedule_cron!r} ({SETTINGS.timezone}): loads the last complete "
-        f"day and re-fetches the {SETTINGS.refetch_days} day(s) before it, as one run."
-    ),
-)
-def daily_attempts_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    today = context.scheduled_execution_time.astimezone(SETTINGS.tz).date()
-    start = date.fromisoformat(SETTINGS.start_date)
-    if today <= start:
-        return dg.SkipReason(f"no complete day since BAMBOO_START_DATE {SETTINGS.start_date}")
-    first, last = scheduled_days(today - timedelta(days=1), SETTINGS.refetch_days, start)
-    return dg.RunRequest(
-        run_key=f"daily-{last}",
-        tags={
-            RANGE_START: first.isoformat(),
-            RANGE_END: last.isoformat(),
-            "bamboo/trigger": "schedule",
-            "dagster/priority": "10",  # ahead of queued backfill runs
-        },
+def daily_attempts_schedule(settings: Settings) -> dg.ScheduleDefinition:
+    """The schedule for `settings` (cron, timezone, start date and re-fetched days), built when
+    the definitions load."""
+
+    @dg.schedule(
+        name="daily_attempts_schedule",
+        job=daily_attempts_job,
+        cron_schedule=settings.schedule_cron,
+        execution_timezone=settings.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=(
+            f"Every day at {settings.schedule_cron!r} ({settings.timezone}): loads the last "
+            f"complete day and re-fetches the {settings.refetch_days} day(s) before it, as one run."
+        ),
     )
+    def schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        today = context.scheduled_execution_time.astimezone(settings.tz).date()
+        start = date.fromisoformat(settings.start_date)
+        if today <= start:
+            return dg.SkipReason(f"no complete day since BAMBOO_START_DATE {settings.start_date}")
+        first, last = scheduled_days(today - timedelta(days=1), settings.refetch_days, start)
+        return dg.RunRequest(
+            run_key=f"daily-{last}",
+            tags={
+                RANGE_START: first.isoformat(),
+                RANGE_END: last.isoformat(),
+                "bamboo/trigger": "schedule",
+                "dagster/priority": "10",  # ahead of queued backfill runs
+            },
+        )
+
+    return schedule

@@ -1,12 +1,11 @@
 """Failure alerts through Bamboo's own mailer (plain, STARTTLS or SSL SMTP, or the outbox)."""
 
-import os
-
 import dagster as dg
 
 from bamboo_assets.messages import failure_alert
 from bamboo_assets.resources.mail import Mailer
 from bamboo_assets.schedules import RANGE_END, RANGE_START
+from bamboo_assets.settings import PipelineSettings
 
 
 def failed_partitions(tags: dict[str, str]) -> str:
@@ -20,20 +19,21 @@ def failed_partitions(tags: dict[str, str]) -> str:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="E-mails one alert per failed run: the run, its partitions and the error.",
 )
-def failed_run_alert(context: dg.RunFailureSensorContext, mailer: Mailer) -> None:
+def failed_run_alert(
+    context: dg.RunFailureSensorContext, mailer: Mailer, pipeline_settings: PipelineSettings
+) -> None:
     run = context.dagster_run
     errors = [
         f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
         for event in context.get_step_failure_events()
         if event.event_specific_data and event.event_specific_data.error
     ]
-    base_url = os.environ.get("DAGSTER_WEBSERVER_URL", "http://127.0.0.1:3000").rstrip("/")
     subject, body = failure_alert(
         run_id=run.run_id,
         job=run.job_name,
         partitions=failed_partitions(run.tags),
         error="\n".join(errors) or (context.failure_event.message or "unknown"),
-        url=f"{base_url}/runs/{run.run_id}",
+        url=pipeline_settings.run_url(run.run_id),
     )
     where = mailer.send(subject, body, log=context.log.warning)
     context.log.info(f"alert for run {run.run_id} sent: {where}")

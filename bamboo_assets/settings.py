@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
@@ -44,17 +45,44 @@ class Settings:
     schedule_cron: str
     refetch_days: int
     max_rejected_share: float
+    webserver_url: str
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
 
-def _get(env: Mapping[str, str], *names: str) -> tuple[str, str] | None:
-    """The first of `names` that is set (non-empty), as (name, value)."""
+class PipelineSettings(dg.ConfigurableResource):
+    """The settings a run reads (as opposed to the partitions and the schedule, which Dagster
+    needs when the definitions load): one resource, so a test or a deployment sets them in
+    one place and every asset and sensor sees the same values."""
+
+    timezone: str = "UTC"
+    max_rejected_share: float = 0.05
+    webserver_url: str = "http://127.0.0.1:3000"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Where offsets in `created_at` are converted to (BAMBOO_TIMEZONE)."""
+        return ZoneInfo(self.timezone)
+
+    def run_url(self, run_id: str) -> str:
+        """The run's page in the Dagster UI (DAGSTER_WEBSERVER_URL)."""
+        return f"{self.webserver_url.rstrip('/')}/runs/{run_id}"
+
+
+class Variable(NamedTuple):
+    """An environment variable that is set: its name (for messages and `EnvVar`) and value."""
+
+    name: str
+    value: str
+
+
+def _get(env: Mapping[str, str], *names: str) -> Variable | None:
+    """The first of `names` that is set (non-empty)."""
     for name in names:
         if env.get(name, "").strip():
-            return name, env[name].strip()
+            return Variable(name, env[name].strip())
     return None
 
 
@@ -85,6 +113,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         schedule_cron=env.get("BAMBOO_SCHEDULE_CRON") or "0 3 * * *",
         refetch_days=int(_number(env, "BAMBOO_REFETCH_DAYS", 1)),
         max_rejected_share=_number(env, "BAMBOO_MAX_REJECTED_SHARE", 0.05, float),
+        webserver_url=env.get("DAGSTER_WEBSERVER_URL") or "http://127.0.0.1:3000",
     )
 
 
@@ -100,11 +129,11 @@ def statistics_api(env: Mapping[str, str], settings: Settings) -> StatisticsApi:
     if not key:
         raise SettingsError("ITRESUME_CLIENT is set but ITRESUME_CLIENT_KEY is missing")
     if not client:
-        raise SettingsError(f"{key[0]} is set but ITRESUME_CLIENT (the client name) is missing")
+        raise SettingsError(f"{key.name} is set but ITRESUME_CLIENT (the client name) is missing")
     return ItresumeStatisticsApi(
         url=env.get("ITRESUME_URL") or DEFAULT_URL,
-        client=client[1],
-        client_key=dg.EnvVar(key[0]),
+        client=client.value,
+        client_key=dg.EnvVar(key.name),
         parallel_requests=parallel,
         connect_timeout_seconds=_number(env, "ITRESUME_CONNECT_TIMEOUT_SECONDS", 10.0, float),
         read_timeout_seconds=_number(env, "ITRESUME_READ_TIMEOUT_SECONDS", 75.0, float),
@@ -117,10 +146,10 @@ def warehouse(env: Mapping[str, str], settings: Settings) -> Warehouse:
     if not dsn:
         return EmbeddedWarehouse(data_dir=str(settings.home / "postgres"))
     try:
-        psycopg.conninfo.conninfo_to_dict(dsn[1])
+        psycopg.conninfo.conninfo_to_dict(dsn.value)
     except psycopg.ProgrammingError:
-        raise SettingsError(f"{dsn[0]} is not a valid PostgreSQL connection string") from None
-    return PostgresWarehouse(dsn=dg.EnvVar(dsn[0]))
+        raise SettingsError(f"{dsn.name} is not a valid PostgreSQL connection string") from None
+    return PostgresWarehouse(dsn=dg.EnvVar(dsn.name))
 
 
 def dashboard(env: Mapping[str, str], settings: Settings) -> Dashboard:
@@ -136,11 +165,11 @@ def dashboard(env: Mapping[str, str], settings: Settings) -> Dashboard:
         raise SettingsError(
             "DASHBOARD_SPREADSHEET_ID is set but GOOGLE_SERVICE_ACCOUNT_FILE is missing"
         )
-    if not os.access(credentials[1], os.R_OK):
-        raise SettingsError(f"GOOGLE_SERVICE_ACCOUNT_FILE {credentials[1]!r} cannot be read")
+    if not os.access(credentials.value, os.R_OK):
+        raise SettingsError(f"GOOGLE_SERVICE_ACCOUNT_FILE {credentials.value!r} cannot be read")
     return GoogleSheetsDashboard(
-        credentials_file=credentials[1],
-        spreadsheet_id=spreadsheet[1],
+        credentials_file=credentials.value,
+        spreadsheet_id=spreadsheet.value,
         worksheet_name=env.get("DASHBOARD_WORKSHEET_NAME") or "Sheet1",
         api_url=env.get("GOOGLE_SHEETS_API_URL") or "https://sheets.googleapis.com",
     )
@@ -167,11 +196,11 @@ def mailer(env: Mapping[str, str], settings: Settings) -> Mailer:
     if bool(user) != bool(password):
         raise SettingsError("SMTP_USER and SMTP_PASSWORD must be set together (or neither)")
     return SmtpMailer(
-        host=host[1],
+        host=host.value,
         port=port or {"ssl": 465, "starttls": 587, "none": 25}[security],
         security=security,
-        user=user[1] if user else None,
-        password=dg.EnvVar(password[0]) if password else None,
+        user=user.value if user else None,
+        password=dg.EnvVar(password.name) if password else None,
         ca_file=env.get("SMTP_CA_FILE") or None,
         sender=env["DIGEST_SENDER"].strip(),
         recipients=recipients,
@@ -183,6 +212,11 @@ def build_resources(
 ) -> dict[str, dg.ConfigurableResource]:
     """Every resource the definitions need, chosen by the environment."""
     return {
+        "pipeline_settings": PipelineSettings(
+            timezone=settings.timezone,
+            max_rejected_share=settings.max_rejected_share,
+            webserver_url=settings.webserver_url,
+        ),
         "statistics_api": statistics_api(env, settings),
         "raw_answers": RawAnswerStore(directory=str(settings.home / "raw")),
         "warehouse": warehouse(env, settings),

@@ -11,6 +11,7 @@ from bamboo_assets.resources.mail import OutboxMailer
 from bamboo_assets.resources.raw_answers import RawAnswerStore
 from bamboo_assets.resources.statistics_api import SimulatedStatisticsApi
 from bamboo_assets.schedules import RANGE_END, RANGE_START
+from bamboo_assets.settings import PipelineSettings
 from bamboo_assets.sql import ALL_METRICS, NOTEBOOK_METRICS
 
 ASSETS = PIPELINE
@@ -41,6 +42,7 @@ def materialize_days(
 def local_resources(home: Path, warehouse, records_per_day: int = 300) -> dict:
     """Everything local except the warehouse the test hands in."""
     return {
+        "pipeline_settings": PipelineSettings(),
         "statistics_api": SimulatedStatisticsApi(records_per_day=records_per_day),
         "raw_answers": RawAnswerStore(directory=str(home / "raw")),
         "warehouse": warehouse,

@@ -9,6 +9,7 @@ from bamboo_assets.resources.mail import OutboxMailer
 from bamboo_assets.resources.raw_answers import RawAnswerStore
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
 from bamboo_assets.sensors import failed_run_alert
+from bamboo_assets.settings import PipelineSettings
 from bamboo_assets_tests.helpers import ASSETS, materialize_days
 from bamboo_assets_tests.servers import FakeStatisticsApi
 
@@ -26,6 +27,7 @@ def test_a_failed_backfill_sends_one_alert_naming_run_partitions_and_error(
             "raw_answers": RawAnswerStore(directory=str(bamboo_home / "raw")),
             "warehouse": warehouse,
             "mailer": outbox,
+            "pipeline_settings": PipelineSettings(),
         }
         result = materialize_days(
             "2025-03-01", "2025-03-02", resources, assets=ASSETS[:3], instance=instance
@@ -41,7 +43,7 @@ def test_a_failed_backfill_sends_one_alert_naming_run_partitions_and_error(
         dagster_event=failure,
         dagster_instance=instance,
         dagster_run=run,
-        resources={"mailer": outbox},
+        resources={"mailer": outbox, "pipeline_settings": PipelineSettings()},
     ).for_run_failure()
     failed_run_alert(context)
 

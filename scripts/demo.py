@@ -8,15 +8,15 @@ from datetime import datetime, timedelta
 
 from psycopg import sql
 
-from bamboo_assets.partitions import SETTINGS
-from bamboo_assets.settings import build_resources
+from bamboo_assets.settings import build_resources, load_settings
 
 DAYS = 3
 TABLES = (("public", "solutions"), ("public", "daily_metrics"), ("bamboo", "rejected_attempts"))
 
 
 def main() -> int:
-    today = datetime.now(SETTINGS.tz).date()
+    settings = load_settings(os.environ)
+    today = datetime.now(settings.tz).date()
     first, last = today - timedelta(days=DAYS), today - timedelta(days=1)
     command = [
         sys.executable, "-m", "dagster", "asset", "materialize",
@@ -28,7 +28,7 @@ def main() -> int:
         print("The run failed: see the log above.", file=sys.stderr)
         return 1
 
-    resources = build_resources(os.environ, SETTINGS)
+    resources = build_resources(os.environ, settings)
     warehouse = resources["warehouse"].process_config_and_initialize()
     with warehouse.connect() as conn:
         counts = {
@@ -44,7 +44,7 @@ def main() -> int:
     print(f"  dashboard: {resources['dashboard'].process_config_and_initialize().location()}")
     mailer = resources["mailer"].process_config_and_initialize()
     print(f"  digest:    {getattr(mailer, 'directory', None) or 'sent by SMTP'}")
-    print(f"  raw API answers: {SETTINGS.home / 'raw'}")
+    print(f"  raw API answers: {settings.home / 'raw'}")
     print(f"  Dagster runs: DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '(temporary)')}")
     print("Open the UI with `make dev` (http://127.0.0.1:3000).")
     return 0

@@ -3,17 +3,18 @@
 import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, tzinfo
 
 import dagster as dg
 
 from bamboo_assets import checks, sql
 from bamboo_assets.answer import MalformedAnswer
 from bamboo_assets.assets.common import daily_asset, markdown_table
-from bamboo_assets.partitions import SETTINGS, partition_days
+from bamboo_assets.partitions import partition_days
 from bamboo_assets.resources.raw_answers import RawAnswerStore, UnusableAnswer
 from bamboo_assets.resources.statistics_api import Download, StatisticsApi, StatisticsApiError
 from bamboo_assets.resources.warehouse import Warehouse
+from bamboo_assets.settings import PipelineSettings
 from bamboo_assets.validation import DayVerdict, first_days_copy, judge_answer
 
 
@@ -66,8 +67,9 @@ def raw_attempts(
     )
 
 
-def validate_day(conn, day: date, raw_answers: RawAnswerStore) -> DayVerdict:
-    """Replace the day's validated rows and rejections in one transaction."""
+def validate_day(conn, day: date, raw_answers: RawAnswerStore, timezone: tzinfo) -> DayVerdict:
+    """Replace the day's validated rows and rejections in one transaction; offsets in
+    `created_at` are converted to `timezone`."""
     path = raw_answers.answer_path(day)
     if not path.exists():
         raise dg.Failure(f"no stored answer for {day} at {path}: materialize raw_attempts first")
@@ -78,7 +80,7 @@ def validate_day(conn, day: date, raw_answers: RawAnswerStore) -> DayVerdict:
         cursor = conn.cursor()
         try:
             with cursor.copy(sql.copy_into_day_partition(day)) as copy:
-                verdict = judge_answer(answer, day, SETTINGS.tz, copy.write, rejected)
+                verdict = judge_answer(answer, day, timezone, copy.write, rejected)
         except MalformedAnswer as error:
             raise dg.Failure(
                 f"the stored answer for {day} is not valid JSON ({error}); it is kept at "
@@ -111,7 +113,10 @@ def validate_day(conn, day: date, raw_answers: RawAnswerStore) -> DayVerdict:
     check_specs=[checks.REJECTED_SHARE],
 )
 def validated_attempts(
-    context: dg.AssetExecutionContext, raw_answers: RawAnswerStore, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    raw_answers: RawAnswerStore,
+    warehouse: Warehouse,
+    pipeline_settings: PipelineSettings,
 ) -> dg.MaterializeResult:
     """Every record of the day judged by the notebook's rules (bamboo_assets/rules.py).
 
@@ -121,7 +126,7 @@ def validated_attempts(
     verdicts: dict[date, DayVerdict] = {}
     with warehouse.connect() as conn:
         for day in partition_days(context):
-            verdict = verdicts[day] = validate_day(conn, day, raw_answers)
+            verdict = verdicts[day] = validate_day(conn, day, raw_answers, pipeline_settings.tz)
             context.log.info(
                 f"{day}: {verdict.extracted} records, {verdict.valid} valid, "
                 f"{verdict.rejected_total} rejected {dict(verdict.rejected)}"
@@ -143,7 +148,7 @@ def validated_attempts(
                 ["day", "position", "reason", "record"], [list(row) for row in samples]
             ),
         },
-        check_results=[checks.rejected_share(verdicts, SETTINGS.max_rejected_share)],
+        check_results=[checks.rejected_share(verdicts, pipeline_settings.max_rejected_share)],
     )
 
 

@@ -217,7 +217,7 @@ def load_day(bamboo_home: Path, database_dsn: str):
         raw.answer_path(DAY).write_bytes(answer)
         with warehouse.connect() as conn:
             conn.execute("TRUNCATE public.solutions")
-            validate_day(conn, DAY, raw)
+            validate_day(conn, DAY, raw, UTC)
             with conn.transaction():
                 conn.execute(sql.INSERT_SOLUTIONS, (DAY,))
             stored = conn.execute(
