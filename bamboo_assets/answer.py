@@ -124,11 +124,11 @@ class _Window:
                     continue
                 self.pos = end
                 separator = self.skip_whitespace()
+                if separator != "," and separator != "]":
+                    raise self.error("expected ',' or ']'" if separator else "truncated JSON")
                 self.pos += 1
                 if separator == "]":
                     break
-                if separator != ",":
-                    raise self.error("expected ',' or ']'" if separator else "truncated JSON")
                 self.skip_whitespace()
                 text, pos = self.text, self.pos
         if self.skip_whitespace():
