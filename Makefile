@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export BAMBOO_HOME ?= $(CURDIR)/.bamboo
 export DAGSTER_HOME ?= $(BAMBOO_HOME)/dagster
 
-.PHONY: install demo dev test lint bench
+.PHONY: install demo dev test lint bench mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,10 @@ test: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# Mutation testing of the pure modules ([tool.mutmut] in pyproject.toml); CPU-bound, so the
+# number of parallel mutants is kept small. `$(BIN)/mutmut results` lists the survivors.
+MUTATION_CHILDREN ?= 2
+mutation: install
+	$(BIN)/pip install -q -e ".[test,mutation]"
+	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN)
