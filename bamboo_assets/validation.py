@@ -78,11 +78,11 @@ def judge_answer(
         # rules.common_attempt), and their text holds no backslash or control character:
         # nothing to escape for COPY.
         outcome, unreadable = (record, False) if plain else judge(record, timezone)
-        verdict.unreadable_passback += unreadable
         if isinstance(outcome, Rejection):
             verdict.rejected[outcome.reason] += 1
             rejected_out.write(f"{day_text}\t{position}\t{outcome.reason}\t{copy_text(text)}\n")
             continue
+        verdict.unreadable_passback += unreadable  # loaded with three NULL LTI fields
         user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = outcome
         earliest = first_seen.get(user_id)
         if earliest is None or created_at < earliest:
