@@ -11,6 +11,7 @@ from bamboo_assets.resources.mail import OutboxMailer
 from bamboo_assets.resources.raw_answers import RawAnswerStore
 from bamboo_assets.resources.statistics_api import SimulatedStatisticsApi
 from bamboo_assets.schedules import RANGE_END, RANGE_START
+from bamboo_assets.sensors import failed_run_alert
 from bamboo_assets.settings import PipelineSettings
 from bamboo_assets.sql import ALL_METRICS, NOTEBOOK_METRICS
 
@@ -51,6 +52,23 @@ def local_resources(home: Path, warehouse, records_per_day: int = 300) -> dict:
             directory=str(home / "outbox"), sender="b@test", recipients="t@test"
         ),
     }
+
+
+def alert_failed_run(
+    result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance, resources: dict
+) -> None:
+    """Evaluate the failure-alert sensor on `result`'s failed run, as the daemon would."""
+    (failure,) = [
+        event for event in result.all_events if event.event_type == dg.DagsterEventType.RUN_FAILURE
+    ]
+    context = dg.build_run_status_sensor_context(
+        sensor_name="failed_run_alert",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+        resources=resources,
+    ).for_run_failure()
+    failed_run_alert(context)
 
 
 def query(dsn: str, statement: str, params: tuple = ()) -> list[tuple]:

@@ -9,9 +9,8 @@ from pathlib import Path
 import dagster as dg
 
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
-from bamboo_assets.sensors import failed_run_alert
 from bamboo_assets.settings import build_resources, load_settings
-from bamboo_assets_tests.helpers import ASSETS, local_resources
+from bamboo_assets_tests.helpers import ASSETS, alert_failed_run, local_resources
 from bamboo_assets_tests.servers import FakeStatisticsApi
 
 DAY = "2025-03-05"
@@ -37,20 +36,8 @@ def test_a_failed_run_for_one_day_sends_an_alert_naming_that_day_and_linking_the
         )
     assert not result.success
 
-    (failure,) = [
-        event for event in result.all_events if event.event_type == dg.DagsterEventType.RUN_FAILURE
-    ]
-    context = dg.build_run_status_sensor_context(
-        sensor_name="failed_run_alert",
-        dagster_event=failure,
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(result.run_id),
-        resources={
-            "mailer": configured["mailer"],
-            "pipeline_settings": configured["pipeline_settings"],
-        },
-    ).for_run_failure()
-    failed_run_alert(context)
+    alerting = {name: configured[name] for name in ("mailer", "pipeline_settings")}
+    alert_failed_run(result, instance, alerting)
 
     (alert,) = (bamboo_home / "outbox").glob("*.eml")
     message = message_from_bytes(alert.read_bytes(), policy=policy.default)

@@ -8,9 +8,8 @@ import dagster as dg
 from bamboo_assets.resources.mail import OutboxMailer
 from bamboo_assets.resources.raw_answers import RawAnswerStore
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
-from bamboo_assets.sensors import failed_run_alert
 from bamboo_assets.settings import PipelineSettings
-from bamboo_assets_tests.helpers import ASSETS, materialize_days
+from bamboo_assets_tests.helpers import ASSETS, alert_failed_run, materialize_days
 from bamboo_assets_tests.servers import FakeStatisticsApi
 
 
@@ -34,18 +33,7 @@ def test_a_failed_backfill_sends_one_alert_naming_run_partitions_and_error(
         )
     assert not result.success
 
-    run = instance.get_run_by_id(result.run_id)
-    (failure,) = [
-        event for event in result.all_events if event.event_type == dg.DagsterEventType.RUN_FAILURE
-    ]
-    context = dg.build_run_status_sensor_context(
-        sensor_name="failed_run_alert",
-        dagster_event=failure,
-        dagster_instance=instance,
-        dagster_run=run,
-        resources={"mailer": outbox, "pipeline_settings": PipelineSettings()},
-    ).for_run_failure()
-    failed_run_alert(context)
+    alert_failed_run(result, instance, {"mailer": outbox, "pipeline_settings": PipelineSettings()})
 
     (alert,) = (bamboo_home / "outbox").glob("*.eml")
     message = message_from_bytes(alert.read_bytes(), policy=policy.default)

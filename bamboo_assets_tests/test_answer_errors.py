@@ -40,6 +40,7 @@ RECORD = (
         (b"[" + b"9" * 5000 + b"]", "a number too long to read at character 1"),
         (b"[1, " + b"[" * 99_999 + b"]" * 99_999 + b"]", "nesting too deep to read at character 4"),
         (b'["\xff"]', "the answer is not valid UTF-8: invalid start byte"),
+        (b"[1]\xc3", "the answer is not valid UTF-8: unexpected end of data"),
         (f"[{RECORD}, {RECORD}".encode(), f"truncated JSON at character {2 * len(RECORD) + 3}"),
         (f"[{RECORD},\n{{".encode(), f"truncated or invalid JSON at character {len(RECORD) + 3}"),
     ],
