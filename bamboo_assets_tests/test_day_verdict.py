@@ -163,5 +163,5 @@ def test_a_large_day_keeps_every_row_in_order() -> None:
         for n in range(10_000)
     ]
     rows, _, verdict = judged(records, ZoneInfo("UTC"))
-    assert [(row[1], row[2]) for row in rows] == [(str(n), f"u{n}") for n in range(10_000)]
+    assert [row[:3] for row in rows] == [["2025-03-05", str(n), f"u{n}"] for n in range(10_000)]
     assert verdict.valid == 10_000
