@@ -27,6 +27,7 @@ from bamboo_assets_tests.docker_stack import (
     ComposeProject,
     docker_engine,
     run,
+    unavailable,
 )
 from bamboo_assets_tests.helpers import LINEAGE
 from bamboo_assets_tests.test_webserver import (
@@ -101,6 +102,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             project("down", "-v", "--remove-orphans", check=False, timeout=300)
             run(["docker", "rmi", "-f", stack.image], check=False, timeout=120)
             print(f"\ncompose deployment timings (s): {json.dumps(timings)}", file=sys.stderr)
+
+
+def test_without_docker_make_test_skips_and_ci_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BAMBOO_REQUIRE_DOCKER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="deployment test needs Docker: no engine"):
+        unavailable("no engine")
+    monkeypatch.setenv("BAMBOO_REQUIRE_DOCKER", "1")
+    with pytest.raises(pytest.fail.Exception, match="BAMBOO_REQUIRE_DOCKER=1 but no engine"):
+        unavailable("no engine")
 
 
 def launch_day(webserver: Webserver, day: str) -> str:
