@@ -223,7 +223,7 @@ def test_production_mode_with_a_variable_missing_stops_the_code_location(stack: 
     }
     options = [arg for k, v in settings.items() for arg in ("-e", f"{k}={v}")]
     done = stack.project(
-        "run", "--rm", "--no-deps", "-T", *options, "code-location", timeout=300, check=False
+        "run", "--rm", "--no-deps", "-T", *options, "code-location", timeout=180, check=False
     )
     assert done.returncode != 0
     log = done.stdout + done.stderr
