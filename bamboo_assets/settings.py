@@ -1,7 +1,8 @@
 """Environment → settings and the implementation of each resource.
 
 Each outside system is real when its variables are present and local otherwise; a partial
-setting fails at definitions load with a message naming what is missing. Secrets are handed
+setting fails at definitions load with a message naming what is missing. With
+`BAMBOO_ENV=production` no system may fall back to its local stand-in. Secrets are handed
 to resources as `EnvVar`s, so their values are read in the run and never stored in run
 config or event metadata. README's "Configuration" lists every variable.
 """
@@ -33,6 +34,22 @@ from bamboo_assets.resources.warehouse import EmbeddedWarehouse, PostgresWarehou
 
 class SettingsError(ValueError):
     """The environment describes a system only in part, or with a value that cannot work."""
+
+
+ENVIRONMENTS = ("local", "production")
+# What makes each outside system real, first name first, then the notebook's spellings. In
+# production a missing one would silently mean a stand-in (simulated API, embedded PostgreSQL,
+# CSV dashboard, outbox) whose digest reports success.
+PRODUCTION_VARIABLES: tuple[tuple[str, ...], ...] = (
+    ("ITRESUME_CLIENT",),
+    ("ITRESUME_CLIENT_KEY", "CLIENT_KEY_Skillfactory"),
+    ("BAMBOO_DB_DSN", "DB_DSN_bamboo"),
+    ("GOOGLE_SERVICE_ACCOUNT_FILE",),
+    ("DASHBOARD_SPREADSHEET_ID",),
+    ("SMTP_HOST",),
+    ("DIGEST_SENDER",),
+    ("DIGEST_RECIPIENTS",),
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,25 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = int)
         return kind(raw) if raw else default
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def missing_for_production(env: Mapping[str, str]) -> list[str]:
+    """The variables production needs that `env` leaves unset (empty counts as unset)."""
+    return [names[0] for names in PRODUCTION_VARIABLES if not _get(env, *names)]
+
+
+def check_environment(env: Mapping[str, str]) -> None:
+    """`BAMBOO_ENV` is local (the default) or production; production lacks nothing."""
+    name = (env.get("BAMBOO_ENV") or "local").strip()
+    if name not in ENVIRONMENTS:
+        raise SettingsError(f"BAMBOO_ENV must be local or production, got {name!r}")
+    missing = missing_for_production(env) if name == "production" else []
+    if missing:
+        raise SettingsError(
+            f"BAMBOO_ENV is production but {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not set: production never falls back to "
+            "a local stand-in. Set them (see .env.example), or BAMBOO_ENV=local for a local run"
+        )
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
@@ -211,6 +247,7 @@ def build_resources(
     env: Mapping[str, str], settings: Settings
 ) -> dict[str, dg.ConfigurableResource]:
     """Every resource the definitions need, chosen by the environment."""
+    check_environment(env)
     return {
         "pipeline_settings": PipelineSettings(
             timezone=settings.timezone,

@@ -4,7 +4,8 @@ commands in docs/deployment.md.
 Nothing here needs Docker, Kubernetes, Helm or a PostgreSQL server. Dagster's own config code
 (1.13.27) judges the instance configs; the Helm values are checked for the chart keys Bamboo
 sets and for agreement with pyproject.toml, the Dockerfile, deploy/dagster.yaml and
-.env.example.
+.env.example. The chart itself is not here: its rendering is not imitated (see
+docs/deployment.md). test_deploy_compose.py runs the compose deployment for real.
 """
 
 from __future__ import annotations
@@ -400,11 +401,19 @@ def test_dockerfile_runs_the_code_location_as_non_root():
     assert index < keywords.index("CMD")
 
     argv = _cmd_argv(instructions)
-    assert argv[:3] == ["dagster", "code-server", "start"]
+    # `api grpc` exits when the definitions fail to load; `code-server start` would stay up.
+    assert argv[:3] == ["dagster", "api", "grpc"]
     assert _option(argv, "-m", "--module-name") == _dagster_module()
     assert _option(argv, "-h", "--host") == "0.0.0.0"
     port = int(_option(argv, "-p", "--port"))
     assert _exposed_ports(instructions) == {port}
+
+
+def test_the_image_and_the_helm_values_run_in_production_mode():
+    image_env = " ".join(args for keyword, args in _dockerfile_instructions() if keyword == "ENV")
+    assert re.search(r"\bBAMBOO_ENV=production\b", image_env)
+    env = {item["name"]: item for item in _bamboo_deployment(_load(HELM_VALUES))["env"]}
+    assert env["BAMBOO_ENV"] == {"name": "BAMBOO_ENV", "value": "production"}
 
 
 def test_dockerignore_keeps_local_state_and_secrets_out():
@@ -529,111 +538,17 @@ def test_helm_limits_retention_and_retries_match_production():
     }
 
 
-def _instance_config_from_helm_values(values) -> dict:
-    """The parts of the instance dagster.yaml the chart renders from the keys Bamboo sets.
-
-    Transcribed from the chart's templates/configmap-instance.yaml and
-    templates/helpers/instance/{_postgresql,_run-coordinator,_concurrency}.tpl; this is not a
-    Helm render. The run launcher is left out: dagster-k8s is not installed here.
-    """
-    pg = values["postgresql"]
-    storage_config = {
-        "postgres_db": {
-            "username": pg["postgresqlUsername"],
-            "password": {"env": "DAGSTER_PG_PASSWORD"},
-            "hostname": pg["postgresqlHost"],
-            "db_name": pg["postgresqlDatabase"],
-            "port": pg["service"]["port"],
-            "params": pg["postgresqlParams"],
-            **({"scheme": pg["postgresqlScheme"]} if pg.get("postgresqlScheme") else {}),
-        }
+def test_helm_values_and_docs_name_the_chart_of_the_pinned_dagster():
+    """The values were checked against one chart version, the one of the pinned Dagster: a
+    Dagster upgrade fails here until someone re-reads the chart and moves the version."""
+    pins = dict(dep.split("==") for dep in _pyproject()["project"]["dependencies"] if "==" in dep)
+    dagster = pins["dagster"]
+    header = re.search(r"chart `dagster/dagster` version (\S+)", HELM_VALUES.read_text())
+    assert header and header.group(1) == dagster
+    versions = {
+        argv[argv.index("--version") + 1] for argv in _doc_commands() if "--version" in argv
     }
-    queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
-    coordinator_config = {}
-    if queue.get("maxConcurrentRuns") is not None:
-        coordinator_config["max_concurrent_runs"] = queue["maxConcurrentRuns"]
-    if queue.get("tagConcurrencyLimits"):
-        coordinator_config["tag_concurrency_limits"] = queue["tagConcurrencyLimits"]
-    retries = values["dagsterDaemon"]["runRetries"]
-    config = {
-        "run_storage": {
-            "module": "dagster_postgres.run_storage",
-            "class": "PostgresRunStorage",
-            "config": storage_config,
-        },
-        "event_log_storage": {
-            "module": "dagster_postgres.event_log",
-            "class": "PostgresEventLogStorage",
-            "config": storage_config,
-        },
-        "schedule_storage": {
-            "module": "dagster_postgres.schedule_storage",
-            "class": "PostgresScheduleStorage",
-            "config": storage_config,
-        },
-        "run_coordinator": {
-            "module": "dagster.core.run_coordinator",
-            "class": "QueuedRunCoordinator",
-            "config": coordinator_config,
-        },
-        "run_retries": {
-            "enabled": retries["enabled"],
-            "max_retries": retries["maxRetries"],
-            "retry_on_asset_or_op_failure": retries["retryOnAssetOrOpFailure"],
-        },
-        "telemetry": {"enabled": values["telemetry"]["enabled"]},
-        "retention": {
-            kind: {"purge_after_days": values["retention"][kind]["purgeAfterDays"]}
-            for kind in ("schedule", "sensor")
-        },
-    }
-    concurrency = values.get("concurrency") or {}
-    if concurrency.get("enabled"):
-        rendered = {}
-        pools = concurrency.get("pools") or {}
-        pool_keys = {
-            "defaultLimit": "default_limit",
-            "granularity": "granularity",
-            "opGranularityRunBuffer": "op_granularity_run_buffer",
-        }
-        if any(pools.get(k) is not None for k in pool_keys):
-            rendered["pools"] = {
-                v: pools[k] for k, v in pool_keys.items() if pools.get(k) is not None
-            }
-        runs = concurrency.get("runs") or {}
-        if runs.get("maxConcurrentRuns") is not None or runs.get("tagConcurrencyLimits"):
-            rendered["runs"] = {}
-            if runs.get("maxConcurrentRuns") is not None:
-                rendered["runs"]["max_concurrent_runs"] = runs["maxConcurrentRuns"]
-            if runs.get("tagConcurrencyLimits"):
-                rendered["runs"]["tag_concurrency_limits"] = runs["tagConcurrencyLimits"]
-        config["concurrency"] = rendered
-    return config
-
-
-def test_instance_config_rendered_from_helm_values_is_accepted(tmp_path, monkeypatch):
-    from dagster._config import process_config
-    from dagster._config.field import resolve_to_config_type
-    from dagster._core.instance.config import dagster_instance_config
-    from dagster._core.storage.config import pg_config
-    from dagster_postgres.utils import pg_url_from_config
-    from sqlalchemy.engine import make_url
-
-    rendered = _instance_config_from_helm_values(_load(HELM_VALUES))
-    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(rendered), encoding="utf-8")
-    # Rejects e.g. `concurrency.enabled: true` with pools next to run-coordinator limits.
-    dagster_instance_config(str(tmp_path))
-
-    effective = _effective_concurrency(tmp_path / "dagster.yaml").run_queue_config
-    prod = _effective_concurrency(PROD_INSTANCE).run_queue_config
-    assert effective.max_concurrent_runs == prod.max_concurrent_runs
-    assert effective.tag_concurrency_limits == prod.tag_concurrency_limits
-
-    monkeypatch.setenv("DAGSTER_PG_PASSWORD", "secret")
-    storage = rendered["event_log_storage"]["config"]
-    result = process_config(resolve_to_config_type(pg_config()), storage)
-    assert result.success, result.errors
-    assert make_url(pg_url_from_config(result.value)).get_dialect().driver == "psycopg2"
+    assert versions == {dagster}, "docs/deployment.md installs another chart version"
 
 
 # --------------------------------------------------------------------------------------------

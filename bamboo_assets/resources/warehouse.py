@@ -32,7 +32,8 @@ class Warehouse(dg.ConfigurableResource, ABC):
 
         Failing to connect, or losing the connection on the way, raises WarehouseUnavailable
         naming the warehouse without credentials; what was not committed is rolled back by
-        the server.
+        the server. A database that is not UTF8 is refused before anything touches it: psycopg
+        would return its names as bytes, and text outside ASCII could not be stored as sent.
         """
         try:
             params = psycopg.conninfo.conninfo_to_dict(self.conninfo())
@@ -49,6 +50,15 @@ class Warehouse(dg.ConfigurableResource, ABC):
             raise WarehouseUnavailable(
                 f"cannot connect to the warehouse ({self.describe()}): {_first_line(error)}"
             ) from None
+        encoding, name = conn.info.parameter_status("server_encoding"), conn.info.dbname
+        if encoding != "UTF8":
+            conn.close()
+            raise WarehouseNotUtf8(
+                f"the warehouse database {name} ({self.describe()}) uses "
+                f"{encoding}; Bamboo needs a UTF8 database: create it with ENCODING 'UTF8' "
+                "(CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0) and point the "
+                "warehouse setting at it"
+            )
         try:
             with conn:
                 with conn.transaction():
@@ -112,6 +122,10 @@ class EmbeddedWarehouse(Warehouse):
 
 class WarehouseUnavailable(ConnectionError):
     """The warehouse could not be reached; the message names it without credentials."""
+
+
+class WarehouseNotUtf8(ValueError):
+    """The warehouse database's server encoding is not UTF8."""
 
 
 def _create_missing_relations(conn: psycopg.Connection) -> None:
