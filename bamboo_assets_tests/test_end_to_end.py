@@ -90,7 +90,7 @@ def test_a_three_day_backfill_fills_every_system_and_a_rerun_changes_nothing(
     assert [row[0] for row in metrics] == ["2025-03-01", "2025-03-02", "2025-03-03"]
 
     # The sheet: a new worksheet with the header and one row per day, equal to the metrics.
-    grid = sheets.grid(SHEET, "Metrics")
+    grid = sheets.shown_grid(SHEET, "Metrics")
     assert grid[0] == [
         "study_date",
         "attempts_per_day_total",
@@ -118,7 +118,7 @@ def test_a_three_day_backfill_fills_every_system_and_a_rerun_changes_nothing(
     assert again.success
     assert query(database_dsn, "SELECT count(*), max(id) FROM public.solutions") == ids_before
     assert stored_metrics(database_dsn) == metrics
-    assert sheets.grid(SHEET, "Metrics") == grid
+    assert sheets.shown_grid(SHEET, "Metrics") == grid
     assert not [path for method, path in sheets.sheet_requests if method == "POST"]
     assert len(smtp.messages) == 2
     assert "New rows inserted to DB: 0" in smtp.messages[1].get_content()
