@@ -67,8 +67,10 @@ def _chart(title: str, series: Sequence[tuple[str, str]], rows: Sequence[Metrics
         )
     labelled = sorted({0, len(rows) // 2, len(rows) - 1}) if rows else []
     for i in labelled:
+        ends = len(rows) > 1 and i in (0, len(rows) - 1)
+        anchor = ("start" if i == 0 else "end") if ends else "middle"
         parts.append(
-            f'<text x="{x(i):.1f}" y="{HEIGHT - 12}" text-anchor="middle">{rows[i][0]}</text>'
+            f'<text x="{x(i):.1f}" y="{HEIGHT - 12}" text-anchor="{anchor}">{rows[i][0]}</text>'
         )
     for name, colour in series:
         points = [(x(i), y(row[index[name]]), row) for i, row in enumerate(rows)]
