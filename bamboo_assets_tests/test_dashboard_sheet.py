@@ -31,12 +31,12 @@ def sheets() -> Iterator[FakeGoogleSheets]:
 
 
 def resources_for(
-    book: str, sheets: FakeGoogleSheets, warehouse: PostgresWarehouse, key: Path
+    book: str, sheets: FakeGoogleSheets, warehouse: PostgresWarehouse, key: Path, sheet: str = SHEET
 ) -> dict:
     dashboard = GoogleSheetsDashboard(
         credentials_file=str(key),
         spreadsheet_id=book,
-        worksheet_name=SHEET,
+        worksheet_name=sheet,
         api_url=sheets.base_url,
     )
     return {"warehouse": warehouse, "dashboard": dashboard}
@@ -121,6 +121,10 @@ def test_a_refresh_costs_at_most_three_requests_with_the_check_whatever_the_hist
         assert (created, unchanged, changed) == (3, 1, 2), days
         metadata = first.asset_materializations_for_node("dashboard_sheet")[0].metadata
         assert metadata["api_requests"].value == created
+
+    # An empty worksheet that already exists: read + one write.
+    _, filled = refresh(resources_for(BOOK, sheets, warehouse, key, sheet="Sheet1"), sheets)
+    assert filled == 2
 
 
 def test_a_persons_chart_and_notes_survive_refreshes_and_bamboo_keeps_exactly_one_chart(

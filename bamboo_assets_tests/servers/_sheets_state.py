@@ -329,8 +329,8 @@ class Worksheet:
         if self.developer_metadata:
             sheet["developerMetadata"] = copy.deepcopy(self.developer_metadata)
         if grid_data:
-            height = max([len(self.rows)] + [row + 1 for row, _ in self.number_formats])
-            width = max([len(row) for row in self.rows] + [c + 1 for _, c in self.number_formats])
+            height = max([len(self.rows)] + [r + 1 for r, _ in self.number_formats])
+            width = max([0] + [len(r) for r in self.rows] + [c + 1 for _, c in self.number_formats])
             rows = []
             for r in range(min(height, self.row_count)):
                 cells = [self.cell_data(r, c) for c in range(min(width, self.column_count))]
