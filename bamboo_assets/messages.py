@@ -134,20 +134,31 @@ def digest(
     if unreadable:
         counts.append(("Rows loaded with unreadable passback_params", unreadable))
     failures = sorted((failed_days or {}).items())
-    parts = (span, described, failed_checks, failures, counts, dashboard)
-    return Digest(subject, _text(*parts), _html(*parts))
+    content = _Content(span, described, failed_checks, failures, counts, dashboard)
+    return Digest(subject, _text(content), _html(content))
 
 
-def _text(
-    span: str,
-    days: list[_Day],
-    checks: Sequence[FailedCheck],
-    failed_days: list[tuple[str, str]],
-    counts: list[tuple[str, int]],
-    dashboard: str,
-) -> str:
+@dataclass(frozen=True)
+class _Content:
+    """What both parts of the digest say."""
+
+    span: str
+    days: list[_Day]
+    checks: Sequence[FailedCheck]
+    failed_days: list[tuple[str, str]]
+    counts: list[tuple[str, int]]
+    dashboard: str
+
+    def per_day(self) -> tuple[list[str], list[list[str]]]:
+        """Header and rows of the range's table: a line per day, a column per figure."""
+        header = ["day", *(label for label, _, _ in self.days[0].cells)]
+        return header, [[d.day, *(f"{v} {c}".strip() for _, v, c in d.cells)] for d in self.days]
+
+
+def _text(content: _Content) -> str:
+    days, checks, failed_days = content.days, content.checks, content.failed_days
     lines = ["Dear all,", "", "Thanks for following our team digest!", ""]
-    lines += [f"The ETL run for {span} finished.", ""]
+    lines += [f"The ETL run for {content.span} finished.", ""]
     if len(days) == 1:
         (day,) = days
         weekday = date.fromisoformat(day.day)
@@ -158,8 +169,7 @@ def _text(
             shown = f"{value:>{numbers}}  {ch}" if ch else value
             lines.append(f"    {label + ':':<{width}} {shown}")
     elif days:
-        header = ["day", *(label for label, _, _ in days[0].cells)]
-        rows = [[d.day, *(f"{v} {c}".strip() for _, v, c in d.cells)] for d in days]
+        header, rows = content.per_day()
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
         lines.append("Per day (change since the same weekday a week earlier):")
         lines += [
@@ -172,8 +182,8 @@ def _text(
         lines += ["", "Failed days (nothing was loaded for them; rerun them once fixed):"]
         lines += [f"    {day}: {reason}" for day, reason in failed_days]
     lines += ["", "ETL counts:"]
-    lines += [f"    {label}: {value}" for label, value in counts]
-    lines += ["", f"The dashboard was also updated: {dashboard}", "", "BR,", "Bamboo team"]
+    lines += [f"    {label}: {value}" for label, value in content.counts]
+    lines += ["", f"The dashboard was also updated: {content.dashboard}", "", "BR,", "Bamboo team"]
     return "\n".join(lines) + "\n"
 
 
@@ -192,23 +202,16 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
 
 
-def _html(
-    span: str,
-    days: list[_Day],
-    checks: Sequence[FailedCheck],
-    failed_days: list[tuple[str, str]],
-    counts: list[tuple[str, int]],
-    dashboard: str,
-) -> str:
-    parts = [f"<p>The ETL run for {escape(span)} finished.</p>"]
+def _html(content: _Content) -> str:
+    days, checks, dashboard = content.days, content.checks, content.dashboard
+    parts = [f"<p>The ETL run for {escape(content.span)} finished.</p>"]
     if len(days) == 1:
         (day,) = days
         before = date.fromisoformat(day.day) - timedelta(days=7)
         parts.append(f"<h3>{escape(day.day)}</h3>")
         parts.append(_table(["", "value", f"change since {before}"], day.cells))
     elif days:
-        header = ["day", *(label for label, _, _ in days[0].cells)]
-        rows = [[d.day, *(f"{v} {c}".strip() for _, v, c in d.cells)] for d in days]
+        header, rows = content.per_day()
         parts.append("<h3>Per day (change since the same weekday a week earlier)</h3>")
         parts.append(_table(header, rows))
     parts.append("<h3>Checks that did not pass</h3>")
@@ -220,10 +223,10 @@ def _html(
         if checks
         else "<p>none</p>"
     )
-    if failed_days:
-        parts.append("<h3>Failed days</h3>" + _table(["day", "reason"], failed_days))
+    if content.failed_days:
+        parts.append("<h3>Failed days</h3>" + _table(["day", "reason"], content.failed_days))
     parts.append("<h3>ETL counts</h3>")
-    parts.append(_table(["", "rows"], [(label, str(value)) for label, value in counts]))
+    parts.append(_table(["", "rows"], [(label, str(value)) for label, value in content.counts]))
     parts.append(f'<p>Dashboard: <a href="{escape(dashboard)}">{escape(dashboard)}</a></p>')
     return "<html><body>" + "".join(parts) + "<p>BR,<br>Bamboo team</p></body></html>\n"
 
