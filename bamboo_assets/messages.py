@@ -101,7 +101,10 @@ def _days(
         today, before = metrics.get(day), metrics.get(week_earlier)
         cells = []
         for label, field in _METRICS:
-            value = getattr(today, field) if today else 0
+            if today is None and day not in loads:  # not loaded: its numbers are unknown
+                cells.append((label, "-", ""))
+                continue
+            value = getattr(today, field) if today else 0  # loaded, no attempts: no row
             cells.append((label, f"{value:,}", change(value, getattr(before, field, None))))
         cells.append(("Rejected share", _rejected_share(loads.get(day)), ""))
         if late_records is not None:
@@ -164,7 +167,7 @@ def _text(content: _Content) -> str:
         weekday = date.fromisoformat(day.day)
         lines.append(f"{day.day} ({weekday:%A}), change since {weekday - timedelta(days=7)}:")
         width = max(len(label) for label, _, _ in day.cells) + 1
-        numbers = max(len(value) for _, value, ch in day.cells if ch)
+        numbers = max((len(value) for _, value, ch in day.cells if ch), default=0)
         for label, value, ch in day.cells:
             shown = f"{value:>{numbers}}  {ch}" if ch else value
             lines.append(f"    {label + ':':<{width}} {shown}")
