@@ -181,7 +181,8 @@ class GoogleSheetsDashboard(Dashboard):
         with self._errors():
             sheet = self._worksheet(client)
             plan = plan_dashboard(_grid(sheet), metrics, typed_dates=True)
-            sheet_id = sheet["properties"]["sheetId"] if sheet else _new_sheet_id()
+            # Tolerate an answer that leaves a 0 id out, as protobuf JSON may.
+            sheet_id = sheet["properties"].get("sheetId", 0) if sheet else _new_sheet_id()
             requests = [
                 *_grid_request(sheet, self.worksheet_name, sheet_id, plan),
                 *(_update_cells(sheet_id, part) for run in plan.runs for part in _by_kind(run)),
