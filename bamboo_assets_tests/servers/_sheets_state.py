@@ -9,7 +9,6 @@ is here; anything else answers 400 so a test finds out the fake lacks it instead
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,19 +72,16 @@ class SheetsError(Exception):
 
 @dataclass(frozen=True)
 class Rect:
-    """Zero-based, half-open cell rectangle; None means unbounded on that side.
-
-    `anchor` marks a single cell (or a whole sheet): writes may spill past it, as Google allows.
-    """
+    """Zero-based, half-open cell rectangle; None means unbounded on that side. Writes start
+    at its corner and may spill past it, as Google allows for a single cell."""
 
     top: int
     left: int
     bottom: int | None
     right: int | None
-    anchor: bool = False
 
 
-WHOLE_SHEET = Rect(0, 0, None, None, anchor=True)
+WHOLE_SHEET = Rect(0, 0, None, None)
 
 
 def _column_index(letters: str) -> int:
@@ -122,7 +118,7 @@ def _parse_a1(text: str) -> Rect:
         column, row = _cell_ref(parts[0])
         if column is None or row is None:
             raise ValueError(text)
-        return Rect(row, column, row + 1, column + 1, anchor=True)
+        return Rect(row, column, row + 1, column + 1)
     if len(parts) != 2:
         raise ValueError(text)
     (c1, r1), (c2, r2) = _cell_ref(parts[0]), _cell_ref(parts[1])
@@ -192,8 +188,6 @@ def user_entered(value: Cell) -> tuple[Cell, bool]:
         if _INTEGER.fullmatch(text) and abs(int(text)) < 2**53:
             return int(text), False
         return normalise_number(float(text)), False
-    if text.upper() in ("TRUE", "FALSE"):
-        return text.upper() == "TRUE", False
     return value, False
 
 
@@ -213,23 +207,6 @@ def formatted(value: Cell, number_format: Json | None = None) -> str:
     if isinstance(value, float):
         return repr(value).replace("e+", "E+").replace("e-", "E-")
     return str(value)
-
-
-def checked_values(values: object, where: str) -> list[list[Cell | None]]:
-    """Reject what Google rejects: non-list rows, nested structures."""
-    if values is None:
-        return []
-    if not isinstance(values, list):
-        raise SheetsError(400, f"Invalid value at '{where}' (type.googleapis.com/ListValue)")
-    for r, row in enumerate(values):
-        if not isinstance(row, list):
-            raise SheetsError(
-                400, f"Invalid value at '{where}[{r}]' (type.googleapis.com/ListValue)"
-            )
-        for c, cell in enumerate(row):
-            if cell is not None and not isinstance(cell, str | int | float | bool):
-                raise SheetsError(400, f"Invalid values[{r}][{c}]: {json.dumps(cell)[:80]}")
-    return values
 
 
 def _extended_value(value: Cell) -> Json:
@@ -482,8 +459,6 @@ def _add_sheet(draft: Spreadsheet, spec: Json) -> Json:
         message = f'A sheet with the name "{title}" already exists. Please enter another name.'
         raise SheetsError(400, message)
     sheet_id = properties.get("sheetId", max(s.sheet_id for s in draft.sheets) + 1)
-    if any(sheet.sheet_id == sheet_id for sheet in draft.sheets):
-        raise SheetsError(400, f"Sheet with id {sheet_id} already exists.")
     grid = properties.get("gridProperties") or {}
     sheet = Worksheet(sheet_id, title)
     sheet.row_count = int(grid.get("rowCount", DEFAULT_ROWS))

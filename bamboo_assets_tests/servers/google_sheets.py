@@ -44,7 +44,6 @@ from bamboo_assets_tests.servers._sheets_state import (
     Spreadsheet,
     Worksheet,
     apply_fields,
-    checked_values,
     format_range,
     formatted,
     grid_limit_message,
@@ -494,14 +493,7 @@ class FakeGoogleSheets(HttpFake):
         _require_rows(payload.get("majorDimension") or "ROWS")
         sheet, rect = resolve(spreadsheet, range_text)
         rect = rect or WHOLE_SHEET
-        values = checked_values(payload.get("values"), "data.values")
-        height = len(values)
-        if rect.bottom is not None and not rect.anchor and rect.top + height > rect.bottom:
-            raise SheetsError(
-                400,
-                f"Requested writing within range [{range_text}], but tried "
-                f"writing to row [{rect.top + height}]",
-            )
+        values = payload.get("values") or []
         written = self._write(sheet, rect.top, rect.left, values, entered)
         return {"spreadsheetId": spreadsheet.spreadsheet_id, **written}
 
@@ -523,7 +515,7 @@ class FakeGoogleSheets(HttpFake):
         _require_rows(payload.get("majorDimension") or "ROWS")
         sheet, rect = resolve(spreadsheet, range_text)
         rect = rect or WHOLE_SHEET
-        values = checked_values(payload.get("values"), "data.values")
+        values = payload.get("values") or []
 
         def filled_columns(row: int) -> list[int]:
             cells = sheet.rows[row][rect.left :] if row < len(sheet.rows) else []
