@@ -73,7 +73,8 @@ class CsvDashboard(Dashboard):
     path: str
 
     def location(self) -> str:
-        return str(Path(self.path).resolve())
+        """The page people open: `dashboard.html` beside the CSV file."""
+        return str(self.html_path().resolve())
 
     def html_path(self) -> Path:
         return Path(self.path).with_suffix(".html")
