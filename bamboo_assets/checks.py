@@ -35,8 +35,8 @@ METRICS_RECONCILE = dg.AssetCheckSpec(
 DASHBOARD_MATCHES = dg.AssetCheckSpec(
     "dashboard_matches_metrics",
     asset="dashboard_sheet",
-    description="Read back after the refresh, every day's row in the dashboard equals "
-    "public.daily_metrics.",
+    description="The dashboard as the refresh left it (Google's answer to the write, no extra "
+    "read): every day's row equals public.daily_metrics, and Bamboo's chart reads every day.",
 )
 
 
@@ -85,15 +85,20 @@ def metrics_match(conn: psycopg.Connection, days: Sequence[date]) -> dg.AssetChe
     )
 
 
-def dashboard_matches(grid: list[list], metrics: Sequence[MetricsRow]) -> dg.AssetCheckResult:
+def dashboard_matches(
+    grid: list[list], metrics: Sequence[MetricsRow], chart_matches: bool | None = None
+) -> dg.AssetCheckResult:
+    """`grid` is the dashboard as the refresh left it; `chart_matches` whether Bamboo's chart
+    reads every day (None where the dashboard keeps no chart)."""
     plan = plan_dashboard(grid, metrics)
     wrong = plan.updated_days + plan.appended_days
     return dg.AssetCheckResult(
         check_name=DASHBOARD_MATCHES.name,
-        passed=not wrong and not plan.added_columns,
+        passed=not wrong and not plan.added_columns and chart_matches is not False,
         metadata={
             "days_compared": len(metrics),
             "days_different": dg.MetadataValue.json(wrong),
             "missing_columns": dg.MetadataValue.json(plan.added_columns),
+            "chart_matches": "no chart kept" if chart_matches is None else chart_matches,
         },
     )

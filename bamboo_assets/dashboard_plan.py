@@ -18,7 +18,7 @@ from bamboo_assets.sql import METRIC_COLUMNS
 
 MetricsRow = tuple[str, int, int, int, int]  # study_date, then the four counts
 
-_SHEETS_EPOCH = date(1899, 12, 30)  # day 0 of spreadsheet date serial numbers
+SHEETS_EPOCH = date(1899, 12, 30)  # day 0 of spreadsheet date serial numbers
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%Y", "%Y.%m.%d")
 
 
@@ -30,36 +30,32 @@ class CellRun:
     column: int
     values: list[Any]
 
-    @property
-    def a1(self) -> str:
-        return f"{column_letters(self.column)}{self.row}"
-
 
 @dataclass
 class DashboardPlan:
-    """The writes that make the grid equal the metrics, and what they change."""
+    """The writes that make the grid equal the metrics, and what they change.
+
+    `columns` gives each metric column's 0-based position after the writes, and `last_row`
+    the 1-based number of the last row that holds a day (1 when only the header does): what
+    a chart of the days reads.
+    """
 
     runs: list[CellRun] = field(default_factory=list)
     added_columns: list[str] = field(default_factory=list)
     updated_days: list[str] = field(default_factory=list)
     appended_days: list[str] = field(default_factory=list)
-
-
-def column_letters(column: int) -> str:
-    """1 → A, 27 → AA."""
-    letters = ""
-    while column:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
+    columns: dict[str, int] = field(default_factory=dict)
+    last_row: int = 1
 
 
 def sheet_date(cell: Any) -> date | None:
     """The day a cell shows, whatever format a person gave it; None if it is not a date."""
+    if isinstance(cell, date):
+        return cell
     if isinstance(cell, bool):
         return None
     if isinstance(cell, int | float):
-        return _SHEETS_EPOCH + timedelta(days=int(cell)) if 1 <= cell < 2_958_466 else None
+        return SHEETS_EPOCH + timedelta(days=int(cell)) if 1 <= cell < 2_958_466 else None
     text = str(cell).strip()
     for fmt in _DATE_FORMATS:
         try:
@@ -76,8 +72,15 @@ def _same(cell: Any, value: int) -> bool:
         return False
 
 
-def plan_dashboard(grid: Sequence[Sequence[Any]], metrics: Sequence[MetricsRow]) -> DashboardPlan:
-    """Plan the writes that bring `grid` (rows of cell values, header first) up to date."""
+def plan_dashboard(
+    grid: Sequence[Sequence[Any]], metrics: Sequence[MetricsRow], *, typed_dates: bool = False
+) -> DashboardPlan:
+    """Plan the writes that bring `grid` (rows of cell values, header first) up to date.
+
+    A day is written as a `date`. With `typed_dates` (a sheet that has date cells), a day
+    shown as ISO text (as Bamboo once wrote it) or as a bare serial number is rewritten as a
+    date; text in other formats people chose stays.
+    """
     plan = DashboardPlan()
     header = [str(cell).strip() for cell in grid[0]] if grid else []
     for name in METRIC_COLUMNS:
@@ -88,7 +91,7 @@ def plan_dashboard(grid: Sequence[Sequence[Any]], metrics: Sequence[MetricsRow])
         first = len(header) - len(plan.added_columns) + 1
         plan.runs.append(CellRun(1, first, list(plan.added_columns)))
 
-    position = {name: header.index(name) for name in METRIC_COLUMNS}
+    position = plan.columns = {name: header.index(name) for name in METRIC_COLUMNS}
     date_column = position["study_date"]
     rows_by_day: dict[date, int] = {}
     for index, row in enumerate(grid[1:], start=1):
@@ -99,23 +102,34 @@ def plan_dashboard(grid: Sequence[Sequence[Any]], metrics: Sequence[MetricsRow])
 
     for metrics_row in metrics:
         day = date.fromisoformat(metrics_row[0])
+        values = (day, *metrics_row[1:])
         if day in rows_by_day:
             row = grid[rows_by_day[day]]
             cells = {
                 position[name]: value
-                for name, value in zip(METRIC_COLUMNS[1:], metrics_row[1:], strict=True)
+                for name, value in zip(METRIC_COLUMNS[1:], values[1:], strict=True)
                 if not _same(row[position[name]] if len(row) > position[name] else "", value)
             }
+            if typed_dates and _untyped(row[date_column], metrics_row[0]):
+                cells[date_column] = day
             if cells:
                 plan.updated_days.append(metrics_row[0])
             row_number = rows_by_day[day] + 1
         else:
-            cells = dict(zip((position[n] for n in METRIC_COLUMNS), metrics_row, strict=True))
+            cells = dict(zip((position[n] for n in METRIC_COLUMNS), values, strict=True))
             plan.appended_days.append(metrics_row[0])
             next_row += 1
             row_number = next_row
+        plan.last_row = max(plan.last_row, row_number)
         plan.runs.extend(_runs(row_number, cells))
     return plan
+
+
+def _untyped(cell: Any, day: str) -> bool:
+    """A day cell that should be a date cell: ISO text, or a serial number without format."""
+    if isinstance(cell, str):
+        return cell.strip() == day
+    return isinstance(cell, int | float) and not isinstance(cell, bool)
 
 
 def _runs(row: int, cells: dict[int, Any]) -> list[CellRun]:

@@ -2,37 +2,236 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from html import escape
+from typing import NamedTuple
 
-DayLoad = tuple[str, int, int, int, int, int | None, int | None]
-"""day, extracted, validated, rejected, unreadable passback_params, prepared, inserted."""
 
+class DayLoad(NamedTuple):
+    """A row of `bamboo.day_loads`: the notebook's counts for one day-partition."""
+
+    day: str
+    extracted: int
+    validated: int
+    rejected: int
+    unreadable_passback: int
+    prepared: int | None
+    inserted: int | None
+
+
+class DayMetrics(NamedTuple):
+    """A row of `public.daily_metrics`."""
+
+    study_date: str
+    attempts: int
+    correct_attempts: int
+    active_learners: int
+    new_learners: int
+
+
+class FailedCheck(NamedTuple):
+    """An asset check of the run that did not pass."""
+
+    asset: str
+    check: str
+    severity: str
+    details: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One message, as plain text and as its HTML alternative (the same content)."""
+
+    subject: str
+    text: str
+    html: str
+
+
+_METRICS = (
+    ("Attempts", "attempts"),
+    ("Correct attempts", "correct_attempts"),
+    ("Active learners", "active_learners"),
+    ("New learners", "new_learners"),
+)
 _COUNTS = (
-    ("Rows extracted by API", 1),
-    ("Rows validated", 2),
-    ("Rows rejected (kept in bamboo.rejected_attempts)", 3),
-    ("Rows prepared to insert to DB", 5),
-    ("New rows inserted to DB", 6),
+    ("Rows extracted by API", "extracted"),
+    ("Rows validated", "validated"),
+    ("Rows rejected (kept in bamboo.rejected_attempts)", "rejected"),
+    ("Rows prepared to insert to DB", "prepared"),
+    ("New rows inserted to DB", "inserted"),
 )
 
 
-def digest(loads: Sequence[DayLoad], dashboard: str) -> tuple[str, str]:
-    """Subject and body of the digest for the days of one run: the notebook's counts."""
-    days = [load[0] for load in loads]
+def change(value: int, before: int | None) -> str:
+    """The change against a week earlier, as a value and a signed percentage."""
+    if before is None:
+        return "n/a"
+    delta = value - before
+    percent = f"{delta / before:+.1%}" if before else "n/a"
+    return f"{delta:+,} ({percent})"
+
+
+def _rejected_share(load: DayLoad | None) -> str:
+    if load is None:
+        return "not loaded"
+    if not load.extracted:
+        return "0.0% (no records)"
+    return f"{load.rejected / load.extracted:.1%} ({load.rejected:,} of {load.extracted:,})"
+
+
+@dataclass(frozen=True)
+class _Day:
+    """What the digest says about one day: cells of its line in the table."""
+
+    day: str
+    cells: list[tuple[str, str, str]]  # (label, value, change)
+
+
+def _days(
+    days: Sequence[str],
+    loads: Mapping[str, DayLoad],
+    metrics: Mapping[str, DayMetrics],
+    late_records: Mapping[str, int] | None,
+) -> list[_Day]:
+    described = []
+    for day in days:
+        week_earlier = str(date.fromisoformat(day) - timedelta(days=7))
+        today, before = metrics.get(day), metrics.get(week_earlier)
+        cells = []
+        for label, field in _METRICS:
+            if today is None and day not in loads:  # not loaded: its numbers are unknown
+                cells.append((label, "-", ""))
+                continue
+            value = getattr(today, field) if today else 0  # loaded, no attempts: no row
+            cells.append((label, f"{value:,}", change(value, getattr(before, field, None))))
+        cells.append(("Rejected share", _rejected_share(loads.get(day)), ""))
+        if late_records is not None:
+            cells.append(("Late records", f"{late_records.get(day, 0):,}", ""))
+        described.append(_Day(day, cells))
+    return described
+
+
+def digest(
+    days: Sequence[str],
+    loads: Sequence[DayLoad],
+    metrics: Sequence[DayMetrics],
+    failed_checks: Sequence[FailedCheck],
+    dashboard: str,
+    failed_days: Mapping[str, str] | None = None,
+    late_records: Mapping[str, int] | None = None,
+) -> Digest:
+    """The digest of one run over `days`: each day's metrics against the same weekday a week
+    earlier (`metrics` holds those rows too), the rejected share, the checks that did not
+    pass, the failed days with their reasons, then the notebook's ETL counts.
+
+    A one-day run gives a short list; a range a table with a line per day.
+    """
+    by_day = {load.day: load for load in loads}
+    described = _days(days, by_day, {m.study_date: m for m in metrics}, late_records)
     span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"
-    subject = f"Bamboo digest: {span}" if days else "Bamboo digest: no days loaded"
-    lines = ["Dear all,", "", "Thanks for following our team digest!", ""]
-    lines.append(f"The ETL run for {span} finished successfully:" if days else "")
-    for label, index in _COUNTS:
-        lines.append(f"    {label}: {sum(load[index] or 0 for load in loads)}")
-    unreadable = sum(load[4] for load in loads)
+    subject = f"Bamboo digest: {span}" if days else "Bamboo digest: no days"
+    counts = [(label, sum(getattr(load, field) or 0 for load in loads)) for label, field in _COUNTS]
+    unreadable = sum(load.unreadable_passback for load in loads)
     if unreadable:
-        lines.append(f"    Rows loaded with unreadable passback_params: {unreadable}")
-    if len(loads) > 1:
-        lines += ["", "Per day (extracted / validated / rejected / inserted):"]
-        lines += [f"    {d}: {e} / {v} / {r} / {i or 0}" for d, e, v, r, _, _, i in loads]
-    lines += ["", f"The dashboard was also updated: {dashboard}", "", "BR,", "Bamboo team"]
-    return subject, "\n".join(lines) + "\n"
+        counts.append(("Rows loaded with unreadable passback_params", unreadable))
+    failures = sorted((failed_days or {}).items())
+    content = _Content(span, described, failed_checks, failures, counts, dashboard)
+    return Digest(subject, _text(content), _html(content))
+
+
+@dataclass(frozen=True)
+class _Content:
+    """What both parts of the digest say."""
+
+    span: str
+    days: list[_Day]
+    checks: Sequence[FailedCheck]
+    failed_days: list[tuple[str, str]]
+    counts: list[tuple[str, int]]
+    dashboard: str
+
+    def per_day(self) -> tuple[list[str], list[list[str]]]:
+        """Header and rows of the range's table: a line per day, a column per figure."""
+        header = ["day", *(label for label, _, _ in self.days[0].cells)]
+        return header, [[d.day, *(f"{v} {c}".strip() for _, v, c in d.cells)] for d in self.days]
+
+
+def _text(content: _Content) -> str:
+    days, checks, failed_days = content.days, content.checks, content.failed_days
+    lines = ["Dear all,", "", "Thanks for following our team digest!", ""]
+    lines += [f"The ETL run for {content.span} finished.", ""]
+    if len(days) == 1:
+        (day,) = days
+        weekday = date.fromisoformat(day.day)
+        lines.append(f"{day.day} ({weekday:%A}), change since {weekday - timedelta(days=7)}:")
+        width = max(len(label) for label, _, _ in day.cells) + 1
+        numbers = max((len(value) for _, value, ch in day.cells if ch), default=0)
+        for label, value, ch in day.cells:
+            shown = f"{value:>{numbers}}  {ch}" if ch else value
+            lines.append(f"    {label + ':':<{width}} {shown}")
+    elif days:
+        header, rows = content.per_day()
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        lines.append("Per day (change since the same weekday a week earlier):")
+        lines += [
+            "    " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+            for r in [header, *rows]
+        ]
+    lines += ["", "Checks that did not pass:" if checks else "Checks that did not pass: none"]
+    lines += [f"    {c.check} on {c.asset} ({c.severity}): {c.details}" for c in checks]
+    if failed_days:
+        lines += ["", "Failed days (nothing was loaded for them; rerun them once fixed):"]
+        lines += [f"    {day}: {reason}" for day, reason in failed_days]
+    lines += ["", "ETL counts:"]
+    lines += [f"    {label}: {value}" for label, value in content.counts]
+    lines += ["", f"The dashboard was also updated: {content.dashboard}", "", "BR,", "Bamboo team"]
+    return "\n".join(lines) + "\n"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    cell = 'style="padding:2px 8px;border-bottom:1px solid #ddd;text-align:{}"'
+    head = "".join(f"<th {cell.format('left')}>{escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td {cell.format('left' if i == 0 else 'right')}>{escape(value)}</td>"
+            for i, value in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
+
+
+def _html(content: _Content) -> str:
+    days, checks, dashboard = content.days, content.checks, content.dashboard
+    parts = [f"<p>The ETL run for {escape(content.span)} finished.</p>"]
+    if len(days) == 1:
+        (day,) = days
+        before = date.fromisoformat(day.day) - timedelta(days=7)
+        parts.append(f"<h3>{escape(day.day)}</h3>")
+        parts.append(_table(["", "value", f"change since {before}"], day.cells))
+    elif days:
+        header, rows = content.per_day()
+        parts.append("<h3>Per day (change since the same weekday a week earlier)</h3>")
+        parts.append(_table(header, rows))
+    parts.append("<h3>Checks that did not pass</h3>")
+    parts.append(
+        _table(
+            ["check", "asset", "severity", "details"],
+            [(c.check, c.asset, c.severity, c.details) for c in checks],
+        )
+        if checks
+        else "<p>none</p>"
+    )
+    if content.failed_days:
+        parts.append("<h3>Failed days</h3>" + _table(["day", "reason"], content.failed_days))
+    parts.append("<h3>ETL counts</h3>")
+    parts.append(_table(["", "rows"], [(label, str(value)) for label, value in content.counts]))
+    parts.append(f'<p>Dashboard: <a href="{escape(dashboard)}">{escape(dashboard)}</a></p>')
+    return "<html><body>" + "".join(parts) + "<p>BR,<br>Bamboo team</p></body></html>\n"
 
 
 def failure_alert(run_id: str, job: str, partitions: str, error: str, url: str) -> tuple[str, str]:

@@ -210,6 +210,9 @@ ON CONFLICT (user_id, created_at) DO NOTHING
 
 # The sort before the insert fits in memory for a million-row day.
 LOAD_WORK_MEM = "SET LOCAL work_mem = '256MB'"
+# The catalog's row counts (`dagster/row_count`), exact.
+SOLUTIONS_ROWS = "SELECT count(*) FROM public.solutions"
+METRICS_ROWS = "SELECT count(*) FROM public.daily_metrics"
 SOLUTIONS_PREVIEW = """
 SELECT user_id, attempt_type, is_correct, created_at FROM public.solutions
 WHERE created_at >= %s AND created_at < %s::date + 1 LIMIT 5

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from bamboo_assets.dashboard_plan import apply_plan, column_letters, plan_dashboard, sheet_date
+from bamboo_assets.dashboard_plan import apply_plan, plan_dashboard, sheet_date
 from bamboo_assets.sql import METRIC_COLUMNS
 
 METRICS = [("2025-03-01", 10, 4, 3, 3), ("2025-03-02", 20, 5, 6, 2)]
@@ -17,8 +17,8 @@ def refreshed(grid: list[list]) -> list[list]:
 def test_an_empty_sheet_gets_the_header_and_one_row_per_day() -> None:
     assert refreshed([]) == [
         list(METRIC_COLUMNS),
-        ["2025-03-01", 10, 4, 3, 3],
-        ["2025-03-02", 20, 5, 6, 2],
+        [date(2025, 3, 1), 10, 4, 3, 3],
+        [date(2025, 3, 2), 20, 5, 6, 2],
     ]
 
 
@@ -38,7 +38,7 @@ def test_columns_people_moved_or_added_and_their_rows_are_left_alone() -> None:
     assert result[0][5:] == ["correct_attempts_per_day", "unique_users_per_day"]
     assert result[1] == ["checked", 3, "2025-03-01", 10, "ann", 4, 3]
     assert result[2] == ["a row people added"]
-    assert result[3][1:4] == [2, "2025-03-02", 20]
+    assert result[3][1:4] == [2, date(2025, 3, 2), 20]
 
 
 @pytest.mark.parametrize("shown", ["01.03.2025", "2025/03/01", 45717, 45717.0, " 2025-03-01 "])
@@ -57,8 +57,19 @@ def test_a_deleted_day_row_is_added_again_and_changed_values_are_rewritten() -> 
     assert apply_plan(grid, plan)[1] == ["2025-03-02", 20, 5, 6, 2]
 
 
-def test_sheet_dates_and_column_letters() -> None:
+def test_on_a_sheet_with_date_cells_a_day_once_written_as_iso_text_becomes_a_date() -> None:
+    grid = [list(METRIC_COLUMNS), ["2025-03-01", 10, 4, 3, 3], ["02.03.2025", 20, 5, 6, 2]]
+    plan = plan_dashboard(grid, METRICS, typed_dates=True)
+    assert plan.updated_days == ["2025-03-01"]  # a person's dd.mm.yyyy stays as typed
+    assert apply_plan(grid, plan)[1:] == [
+        [date(2025, 3, 1), 10, 4, 3, 3],
+        ["02.03.2025", 20, 5, 6, 2],
+    ]
+    assert plan_dashboard(apply_plan(grid, plan), METRICS, typed_dates=True).runs == []
+
+
+def test_sheet_dates() -> None:
     assert sheet_date(45717) == date(2025, 3, 1)
+    assert sheet_date(date(2025, 3, 1)) == date(2025, 3, 1)
     assert sheet_date("not a date") is None
     assert sheet_date(True) is None
-    assert [column_letters(n) for n in (1, 26, 27, 52, 703)] == ["A", "Z", "AA", "AZ", "AAA"]

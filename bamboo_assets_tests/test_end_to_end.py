@@ -90,7 +90,7 @@ def test_a_three_day_backfill_fills_every_system_and_a_rerun_changes_nothing(
     assert [row[0] for row in metrics] == ["2025-03-01", "2025-03-02", "2025-03-03"]
 
     # The sheet: a new worksheet with the header and one row per day, equal to the metrics.
-    grid = sheets.grid(SHEET, "Metrics")
+    grid = sheets.shown_grid(SHEET, "Metrics")
     assert grid[0] == [
         "study_date",
         "attempts_per_day_total",
@@ -106,7 +106,7 @@ def test_a_three_day_backfill_fills_every_system_and_a_rerun_changes_nothing(
     (message,) = smtp.messages
     assert message["To"] == "lead@example.org, analyst@example.org"
     assert "2025-03-01 to 2025-03-03" in message["Subject"]
-    body = message.get_content()
+    body = message.get_body(("plain",)).get_content()
     assert f"Rows extracted by API: {sum(v + r for v, r, _ in loads)}" in body
     assert f"New rows inserted to DB: {total}" in body
     assert "https://docs.google.com/spreadsheets/d/sheet-e2e" in body
@@ -118,10 +118,10 @@ def test_a_three_day_backfill_fills_every_system_and_a_rerun_changes_nothing(
     assert again.success
     assert query(database_dsn, "SELECT count(*), max(id) FROM public.solutions") == ids_before
     assert stored_metrics(database_dsn) == metrics
-    assert sheets.grid(SHEET, "Metrics") == grid
+    assert sheets.shown_grid(SHEET, "Metrics") == grid
     assert not [path for method, path in sheets.sheet_requests if method == "POST"]
     assert len(smtp.messages) == 2
-    assert "New rows inserted to DB: 0" in smtp.messages[1].get_content()
+    assert "New rows inserted to DB: 0" in smtp.messages[1].get_body(("plain",)).get_content()
 
 
 def test_the_raw_answer_is_kept_as_received(servers, production_env: dict[str, str]) -> None:

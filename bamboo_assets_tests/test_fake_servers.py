@@ -184,15 +184,10 @@ def test_user_entered_parses_numbers_and_formulas_raw_stores_text(
     sheets: FakeGoogleSheets, client: HTTPClient
 ) -> None:
     typed = ["=SUM(B1:C1)", "42", "2.50", "text", "'007"]
-    answer = client.values_batch_update(
-        BOOK,
-        body={
-            "valueInputOption": "USER_ENTERED",
-            "data": [{"range": "'Лист1'!A1", "values": [typed]}],
-        },
+    answer = client.values_update(
+        BOOK, "'Лист1'!A1", params={"valueInputOption": "USER_ENTERED"}, body={"values": [typed]}
     )
-    assert answer["totalUpdatedCells"] == 5
-    assert answer["responses"][0]["updatedRange"] == "'Лист1'!A1:E1"
+    assert (answer["updatedRange"], answer["updatedCells"]) == ("'Лист1'!A1:E1", 5)
     assert sheets.formulas_evaluated == 1
 
     client.values_update(
@@ -225,8 +220,7 @@ def test_ranges_errors_and_add_sheet_match_google(
         "majorDimension": "ROWS",
         "values": [["a", "b"]],
     }
-    batch = client.values_batch_get(BOOK, ["'Лист1'!B1:B2", "'Лист1'!A2"])
-    assert [r["values"] for r in batch["valueRanges"]] == [[["b"], ["d"]], [["c"]]]
+    assert client.values_get(BOOK, "'Лист1'!B:B")["values"] == [["b"], ["d"]]
 
     with pytest.raises(APIError) as caught:
         client.values_get(BOOK, "Nope!A1")
@@ -236,10 +230,6 @@ def test_ranges_errors_and_add_sheet_match_google(
         "message": "Unable to parse range: Nope!A1",
         "status": "INVALID_ARGUMENT",
     }
-    with pytest.raises(APIError, match="tried writing to row"):
-        client.values_update(
-            BOOK, "'Лист1'!A1:B1", params={"valueInputOption": "RAW"}, body={"values": [[1], [2]]}
-        )
     with pytest.raises(SpreadsheetNotFound):
         gspread.Client(None, session=session).open_by_key("no-such-book")  # type: ignore[arg-type]
 
@@ -257,6 +247,111 @@ def test_ranges_errors_and_add_sheet_match_google(
     assert sheets.sheet_titles(BOOK) == ["Лист1", "It's data", "New"]
     with pytest.raises(APIError, match="already exists"):
         client.batch_update(BOOK, {"requests": [{"addSheet": {"properties": {"title": "New"}}}]})
+
+
+def test_grid_data_charts_and_metadata_come_back_through_the_fields_mask(
+    sheets: FakeGoogleSheets, client: HTTPClient
+) -> None:
+    date_format = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+    cells = [
+        {
+            "userEnteredValue": {"numberValue": 45717},
+            "userEnteredFormat": {"numberFormat": date_format},
+        },
+        {"userEnteredValue": {"stringValue": "=1+1"}},
+    ]
+    spec = {"title": "mine", "basicChart": {"chartType": "LINE", "headerCount": 1}}
+    anchor = {"overlayPosition": {"anchorCell": {"sheetId": 1, "rowIndex": 0}}}
+    answer = client.request(
+        "post",
+        f"{SHEETS_ORIGIN}/v4/spreadsheets/{BOOK}:batchUpdate",
+        params={"fields": "replies,updatedSpreadsheet(sheets(charts.chartId,data.rowData))"},
+        json={
+            "requests": [
+                {
+                    "updateCells": {
+                        "start": {"sheetId": 1, "rowIndex": 1},
+                        "rows": [{"values": cells}],
+                        "fields": "userEnteredValue,userEnteredFormat.numberFormat",
+                    }
+                },
+                {"addChart": {"chart": {"chartId": 7, "spec": spec, "position": anchor}}},
+                {
+                    "createDeveloperMetadata": {
+                        "developerMetadata": {
+                            "metadataKey": "k",
+                            "metadataValue": "7",
+                            "location": {"sheetId": 1},
+                        }
+                    }
+                },
+            ],
+            "includeSpreadsheetInResponse": True,
+            "responseRanges": ["'It''s data'"],
+            "responseIncludeGridData": True,
+        },
+    ).json()
+    assert answer["replies"][1]["addChart"]["chart"]["chartId"] == 7
+    assert answer["replies"][2]["createDeveloperMetadata"]["developerMetadata"]["metadataId"] == 1
+    assert answer["updatedSpreadsheet"] == {
+        "sheets": [
+            {
+                "charts": [{"chartId": 7}],
+                "data": [
+                    {
+                        "rowData": [
+                            {},
+                            {
+                                "values": [
+                                    {
+                                        "userEnteredValue": {"numberValue": 45717},
+                                        "effectiveValue": {"numberValue": 45717},
+                                        "formattedValue": "2025-03-01",
+                                        "userEnteredFormat": {"numberFormat": date_format},
+                                    },
+                                    {
+                                        "userEnteredValue": {"stringValue": "=1+1"},
+                                        "effectiveValue": {"stringValue": "=1+1"},
+                                        "formattedValue": "=1+1",
+                                    },
+                                ]
+                            },
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
+    assert sheets.formulas_evaluated == 0  # text, not a formulaValue
+
+    got = client.fetch_sheet_metadata(
+        BOOK,
+        params={
+            "includeGridData": "true",
+            "ranges": "'It''s data'",
+            "fields": "sheets(properties.title,charts(spec.title),developerMetadata.metadataValue)",
+        },
+    )
+    assert got == {
+        "sheets": [
+            {
+                "properties": {"title": "It's data"},
+                "charts": [{"spec": {"title": "mine"}}],
+                "developerMetadata": [{"metadataValue": "7"}],
+            }
+        ]
+    }
+    with pytest.raises(APIError, match="already exists"):  # a chart id is used once
+        client.batch_update(
+            BOOK,
+            {
+                "requests": [
+                    {"addChart": {"chart": {"chartId": 7, "spec": spec, "position": anchor}}}
+                ]
+            },
+        )
+    with pytest.raises(APIError, match="Unable to parse range"):
+        client.fetch_sheet_metadata(BOOK, params={"includeGridData": "true", "ranges": "Nope"})
 
 
 # -- statistics API --------------------------------------------------------------------------

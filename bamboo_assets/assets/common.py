@@ -1,6 +1,7 @@
 """What every asset shares: day partitions, single-run backfills, one group, metadata tables."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 
 import dagster as dg
@@ -18,10 +19,15 @@ daily_asset = partial(
 )
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> dg.MetadataValue:
-    """A small table for the asset page."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += [
-        "| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows
-    ]
-    return dg.MetadataValue.md("\n".join(lines))
+def metadata_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> dg.MetadataValue:
+    """A small table for the asset page, rendered by Dagster (`MetadataValue.table`)."""
+
+    def cell(value: object) -> str | int | float | bool | None:
+        if value is None or isinstance(value, str | int | float | bool):
+            return value
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
+
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(dict(zip(header, map(cell, row), strict=True))) for row in rows],
+        schema=dg.TableSchema(columns=[dg.TableColumn(name) for name in header]),
+    )

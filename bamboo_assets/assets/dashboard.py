@@ -27,14 +27,16 @@ def dashboard_sheet(
 
     Every run compares the whole sheet with the whole metrics table and writes only the cells
     that differ, in one request: later days changed by a backfill, rows people deleted, and
-    values people overwrote are all put right. The header row is only extended; columns and
-    rows people added are left alone. Writes to the sheet are serialized across runs by the
-    `google_sheets` pool.
+    values people overwrote are all put right. Days are date cells, counts numbers. The
+    header row is only extended; columns, rows and charts people added are left alone.
+    Bamboo's own chart of the four metrics follows the rows. The check compares the sheet as
+    that request left it (no extra read). Writes to the sheet are serialized across runs by
+    the `google_sheets` pool.
     """
     with warehouse.connect() as conn:
         metrics = conn.execute(sql.ALL_METRICS).fetchall()
     report = dashboard.refresh(metrics)
-    matches = checks.dashboard_matches(dashboard.read(), metrics)
+    matches = checks.dashboard_matches(report.written, metrics, report.chart_matches)
     plan = report.plan
     context.log.info(
         f"dashboard {report.location}: {len(plan.appended_days)} rows appended, "

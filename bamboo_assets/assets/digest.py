@@ -1,15 +1,41 @@
-"""The digest e-mail: the notebook's counts for the days of the run, sent inside the run."""
+"""The digest e-mail: each day's metrics and their trend, the checks that did not pass, and the
+notebook's counts for the days of the run, sent inside the run."""
+
+from datetime import timedelta
 
 import dagster as dg
 
 from bamboo_assets import sql
 from bamboo_assets.assets.common import daily_asset
 from bamboo_assets.assets.dashboard import dashboard_sheet
-from bamboo_assets.messages import digest
+from bamboo_assets.messages import DayLoad, DayMetrics, FailedCheck, digest
 from bamboo_assets.partitions import partition_days
 from bamboo_assets.resources.dashboard import Dashboard
 from bamboo_assets.resources.mail import Mailer
 from bamboo_assets.resources.warehouse import Warehouse
+
+
+def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[FailedCheck]:
+    """The asset checks this run evaluated and that did not pass, read from the run's events
+    so that every check shows up, whoever added it."""
+    failed = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = entry.dagster_event.event_specific_data
+        if evaluation.passed:
+            continue
+        details = "; ".join(
+            f"{name}: {str(value.value)[:80]}"
+            for name, value in list(evaluation.metadata.items())[:3]
+        )
+        failed.append(
+            FailedCheck(
+                evaluation.asset_key.to_user_string(),
+                evaluation.check_name,
+                evaluation.severity.value.lower(),
+                evaluation.description or details,
+            )
+        )
+    return failed
 
 
 @daily_asset(
@@ -19,21 +45,32 @@ from bamboo_assets.resources.warehouse import Warehouse
 def digest_email(
     context: dg.AssetExecutionContext, warehouse: Warehouse, dashboard: Dashboard, mailer: Mailer
 ) -> dg.MaterializeResult:
-    """The digest sent to DIGEST_RECIPIENTS once the dashboard is up to date.
+    """The digest sent to DIGEST_RECIPIENTS once the dashboard is up to date: for each day the
+    four metrics against the same weekday a week earlier, the rejected share, the checks that
+    did not pass, then the notebook's counts; plain text with an HTML alternative.
 
     It is the last step, so a mail failure never undoes or blocks the data: the data assets
     stay materialized, this step fails visibly (after the mailer's own retries) and can be
     re-executed alone.
     """
+    days = partition_days(context)
+    compared = sorted(set(days) | {day - timedelta(days=7) for day in days})
     with warehouse.connect() as conn:
-        loads = conn.execute(sql.DAY_LOADS, (partition_days(context),)).fetchall()
-    subject, body = digest(loads, dashboard.location())
-    where = mailer.send(subject, body, log=context.log.warning)
+        loads = [DayLoad(*row) for row in conn.execute(sql.DAY_LOADS, (days,))]
+        metrics = [DayMetrics(*row) for row in conn.execute(sql.METRICS_OF_DAYS, (compared,))]
+    message = digest(
+        [str(day) for day in days],
+        loads,
+        metrics,
+        failed_checks(context.instance, context.run_id),
+        dashboard.location(),
+    )
+    where = mailer.send(message.subject, message.text, log=context.log.warning, html=message.html)
     context.log.info(f"digest sent: {where}")
     return dg.MaterializeResult(
         metadata={
-            "subject": subject,
+            "subject": message.subject,
             "sent_to": where,
-            "body": dg.MetadataValue.md(f"```\n{body}```"),
+            "body": dg.MetadataValue.md(f"```\n{message.text}```"),
         }
     )

@@ -7,9 +7,9 @@ from datetime import date, tzinfo
 
 import dagster as dg
 
-from bamboo_assets import checks, sql
+from bamboo_assets import catalog, checks, sql
 from bamboo_assets.answer import MalformedAnswer
-from bamboo_assets.assets.common import daily_asset, markdown_table
+from bamboo_assets.assets.common import daily_asset, metadata_table
 from bamboo_assets.partitions import partition_days
 from bamboo_assets.resources.raw_answers import RawAnswerStore, UnusableAnswer
 from bamboo_assets.resources.statistics_api import Download, StatisticsApi, StatisticsApiError
@@ -140,11 +140,11 @@ def validated_attempts(
             "rejected": sum(v.rejected_total for v in days),
             "unreadable_passback_params": sum(v.unreadable_passback for v in days),
             "rejected_by_reason": dg.MetadataValue.json(sum((v.rejected for v in days), Counter())),
-            "per_day": markdown_table(
+            "per_day": metadata_table(
                 ["day", "extracted", "valid", "rejected"],
                 [[d, v.extracted, v.valid, v.rejected_total] for d, v in verdicts.items()],
             ),
-            "rejected_sample": markdown_table(
+            "rejected_sample": metadata_table(
                 ["day", "position", "reason", "record"], [list(row) for row in samples]
             ),
         },
@@ -156,6 +156,7 @@ def validated_attempts(
     kinds={"postgres"},
     deps=[validated_attempts],
     check_specs=[checks.NO_DUPLICATES],
+    metadata=catalog.SOLUTIONS,
 )
 def solutions_table(
     context: dg.AssetExecutionContext, warehouse: Warehouse
@@ -179,13 +180,15 @@ def solutions_table(
             inserted += day_inserted
             context.log.info(f"{day}: {day_inserted} new rows in public.solutions")
         preview = conn.execute(sql.SOLUTIONS_PREVIEW, (days[0], days[-1])).fetchall()
+        (rows,) = conn.execute(sql.SOLUTIONS_ROWS).fetchone()
         duplicates = checks.no_duplicates(conn)
     return dg.MaterializeResult(
         metadata={
             "prepared": prepared,
             "inserted": inserted,
             "already_present": prepared - inserted,
-            "preview": markdown_table(
+            "dagster/row_count": rows,
+            "preview": metadata_table(
                 ["user_id", "attempt_type", "is_correct", "created_at"], [list(r) for r in preview]
             ),
         },

@@ -4,8 +4,8 @@ from datetime import date
 
 import dagster as dg
 
-from bamboo_assets import checks, sql
-from bamboo_assets.assets.common import daily_asset, markdown_table
+from bamboo_assets import catalog, checks, sql
+from bamboo_assets.assets.common import daily_asset, metadata_table
 from bamboo_assets.assets.ingest import solutions_table
 from bamboo_assets.partitions import partition_days
 from bamboo_assets.resources.warehouse import Warehouse
@@ -43,6 +43,7 @@ def refresh_metrics(conn, days: list[date]) -> tuple[list[date], dict[date, tupl
     kinds={"postgres"},
     deps=[solutions_table],
     check_specs=[checks.METRICS_RECONCILE],
+    metadata=catalog.DAILY_METRICS,
 )
 def daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """The notebook's metrics per study day in `public.daily_metrics`: `attempts_per_day_total`,
@@ -57,15 +58,17 @@ def daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         conn.execute(sql.LOCK, (sql.LOCK_METRICS, 0))
         recomputed, changed = refresh_metrics(conn, days)
         reconciled = checks.metrics_match(conn, recomputed)
+        (rows,) = conn.execute(sql.METRICS_ROWS).fetchone()
     later = [day for day in changed if day > days[-1]]
     if later:
         context.log.info(f"new_users_per_day changed on later days: {later}")
     return dg.MaterializeResult(
         metadata={
+            "dagster/row_count": rows,
             "days_recomputed": len(recomputed),
             "days_changed": dg.MetadataValue.json([str(day) for day in changed]),
             "later_days_changed": dg.MetadataValue.json([str(day) for day in later]),
-            "changed_rows": markdown_table(
+            "changed_rows": metadata_table(
                 sql.METRIC_COLUMNS,
                 [[day, *values] for day, values in changed.items() if values is not None],
             ),

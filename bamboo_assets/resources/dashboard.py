@@ -6,11 +6,12 @@ import csv
 import os
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import dagster as dg
 import google.auth.exceptions
@@ -18,14 +19,19 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 from requests.adapters import HTTPAdapter
 
+from bamboo_assets.dashboard_chart import chart_matches, chart_requests
+from bamboo_assets.dashboard_html import dashboard_html
 from bamboo_assets.dashboard_plan import (
+    SHEETS_EPOCH,
     CellRun,
     DashboardPlan,
     MetricsRow,
     apply_plan,
     plan_dashboard,
+    sheet_date,
 )
 from bamboo_assets.resources.retry import ReportingRetry
 
@@ -35,11 +41,13 @@ _SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 
 @dataclass(frozen=True)
 class DashboardReport:
-    """What a refresh did, for the asset's metadata."""
+    """What a refresh did, and the dashboard as written (what the read-back check compares)."""
 
     location: str
     plan: DashboardPlan
     requests: int
+    written: list[list[Any]]
+    chart_matches: bool | None = None  # None: this dashboard keeps no chart to compare
 
 
 class DashboardError(RuntimeError):
@@ -54,23 +62,24 @@ class Dashboard(dg.ConfigurableResource, ABC):
         """Make every day's row equal `metrics`, leaving everything people added alone."""
 
     @abstractmethod
-    def read(self) -> list[list[Any]]:
-        """The dashboard's cells as they are now."""
-
-    @abstractmethod
     def location(self) -> str:
         """A link or path users can open."""
 
 
 class CsvDashboard(Dashboard):
-    """A local CSV file with the Google Sheet's rules: the dashboard when no sheet is set."""
+    """A local CSV file with the Google Sheet's rules, and beside it `dashboard.html` (the
+    table and its chart, self-contained): the dashboard when no sheet is set."""
 
     path: str
 
     def location(self) -> str:
-        return str(Path(self.path).resolve())
+        """The page people open: `dashboard.html` beside the CSV file."""
+        return str(self.html_path().resolve())
 
-    def read(self) -> list[list[Any]]:
+    def html_path(self) -> Path:
+        return Path(self.path).with_suffix(".html")
+
+    def _read(self) -> list[list[Any]]:
         path = Path(self.path)
         if not path.exists():
             return []
@@ -79,16 +88,23 @@ class CsvDashboard(Dashboard):
 
     def refresh(self, metrics: Sequence[MetricsRow]) -> DashboardReport:
         path = Path(self.path)
-        grid = self.read()
+        grid = self._read()
         plan = plan_dashboard(grid, metrics)
         if plan.runs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # A file of its own per write, so two runs at once never rename each other's.
-            partial = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.partial")
-            with partial.open("x", newline="", encoding="utf-8") as file:
-                csv.writer(file).writerows(apply_plan(grid, plan))
-            os.replace(partial, path)
-        return DashboardReport(self.location(), plan, requests=0)
+            rows = apply_plan(grid, plan)
+            _replace(path, lambda file: csv.writer(file).writerows(rows), newline="")
+        _replace(self.html_path(), lambda file: file.write(dashboard_html(metrics)))
+        return DashboardReport(self.location(), plan, requests=0, written=self._read())
+
+
+def _replace(path: Path, write: Callable[[TextIO], object], newline: str | None = None) -> None:
+    """Write a file of its own, then rename it over `path`: two runs at once never rename
+    each other's, and a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.partial")
+    with partial.open("x", newline=newline, encoding="utf-8") as file:
+        write(file)
+    os.replace(partial, path)
 
 
 class _SheetsSession(AuthorizedSession):
@@ -107,15 +123,18 @@ class _SheetsSession(AuthorizedSession):
 
 
 class GoogleSheetsDashboard(Dashboard):
-    """A worksheet of a Google Sheet, refreshed in three Sheets API requests whatever the
-    number of days: the worksheet's properties, its values, and one atomic
-    `spreadsheets.batchUpdate` that creates or enlarges the worksheet when needed (Google
-    refuses writes past the grid) and writes the differing cells.
+    """A worksheet of a Google Sheet, refreshed in at most three Sheets API requests whatever
+    the number of days, the read-back check included: one `spreadsheets.get` of the
+    worksheet's grid (values and number formats), charts and developer metadata, then, when
+    anything differs, one atomic `spreadsheets.batchUpdate` that creates or enlarges the
+    worksheet (Google refuses writes past the grid), writes the differing cells, keeps
+    Bamboo's chart, and answers with the worksheet as written. (A missing worksheet costs one
+    more `get`, to tell it from a broken request.)
 
-    Cells are written as `stringValue`/`numberValue`, so nothing is ever evaluated as a
-    formula. 429 and 5xx answers are retried by urllib3 with exponential backoff, honouring
-    Retry-After (up to `retry_after_max_seconds`): no fixed sleeps. Every retry is logged in
-    the run.
+    Days are date cells (`yyyy-mm-dd`), counts numbers, anything else `stringValue`, so
+    nothing is ever evaluated as a formula. 429 and 5xx answers are retried by urllib3 with
+    exponential backoff, honouring Retry-After (up to `retry_after_max_seconds`): no fixed
+    sleeps. Every retry is logged in the run.
     """
 
     credentials_file: str
@@ -158,25 +177,23 @@ class GoogleSheetsDashboard(Dashboard):
         client.set_timeout(self.timeout_seconds)
         return client, session
 
-    def read(self) -> list[list[Any]]:
-        """The worksheet's cells, raw (numbers as numbers, dates as serial numbers)."""
-        client, _ = self._client()
-        with self._errors():
-            if self._properties(client) is None:
-                return []
-            return self._values(client)
-
     def refresh(self, metrics: Sequence[MetricsRow]) -> DashboardReport:
         client, session = self._client()
         with self._errors():
-            properties = self._properties(client)
-            grid = self._values(client) if properties else []
-            plan = plan_dashboard(grid, metrics)
-            if plan.runs:
-                sheet_id, resize = _grid_request(properties, self.worksheet_name, plan)
-                writes = [_update_cells(sheet_id, run) for run in plan.runs]
-                client.batch_update(self.spreadsheet_id, {"requests": [*resize, *writes]})
-        return DashboardReport(self.location(), plan, requests=session.calls)
+            sheet = self._worksheet(client)
+            plan = plan_dashboard(_grid(sheet), metrics, typed_dates=True)
+            # Tolerate an answer that leaves a 0 id out, as protobuf JSON may.
+            sheet_id = sheet["properties"].get("sheetId", 0) if sheet else _new_sheet_id()
+            requests = [
+                *_grid_request(sheet, self.worksheet_name, sheet_id, plan),
+                *(_update_cells(sheet_id, part) for run in plan.runs for part in _by_kind(run)),
+                *chart_requests(sheet, sheet_id, plan),
+            ]
+            if requests:
+                sheet = self._batch_update(client, requests)
+        written = _grid(sheet)
+        matches = chart_matches(sheet, sheet_id, plan_dashboard(written, metrics))
+        return DashboardReport(self.location(), plan, session.calls, written, matches)
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -194,57 +211,140 @@ class GoogleSheetsDashboard(Dashboard):
                 f"{type(error).__name__}"
             ) from None
 
-    def _properties(self, client: HTTPClient) -> dict[str, Any] | None:
-        metadata = client.fetch_sheet_metadata(
-            self.spreadsheet_id, params={"fields": "sheets.properties"}
-        )
-        for sheet in metadata.get("sheets", []):
-            if sheet["properties"]["title"] == self.worksheet_name:
-                return sheet["properties"]
-        return None
+    def _range(self) -> str:
+        return "'" + self.worksheet_name.replace("'", "''") + "'"
 
-    def _values(self, client: HTTPClient) -> list[list[Any]]:
-        sheet = "'" + self.worksheet_name.replace("'", "''") + "'"
-        params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
-        return client.values_get(self.spreadsheet_id, sheet, params=params).get("values", [])
+    def _worksheet(self, client: HTTPClient) -> dict[str, Any] | None:
+        """The worksheet with its grid, charts and markers; None if there is none yet."""
+        params = {"includeGridData": "true", "ranges": self._range(), "fields": _FIELDS}
+        try:
+            answer = client.fetch_sheet_metadata(self.spreadsheet_id, params=params)
+        except APIError as error:
+            # Google answers a range naming a missing worksheet with 400; make sure that is why.
+            if error.code != 400:
+                raise
+            titles = client.fetch_sheet_metadata(
+                self.spreadsheet_id, params={"fields": "sheets.properties.title"}
+            )
+            if any(s["properties"]["title"] == self.worksheet_name for s in titles["sheets"]):
+                raise
+            return None
+        return _only_sheet(answer)
+
+    def _batch_update(self, client: HTTPClient, requests: list[dict[str, Any]]) -> dict[str, Any]:
+        """Apply `requests` atomically; Google answers with the worksheet as it now is."""
+        body = {
+            "requests": requests,
+            "includeSpreadsheetInResponse": True,
+            "responseRanges": [self._range()],
+            "responseIncludeGridData": True,
+        }
+        answer = client.request(
+            "post",
+            SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id,
+            params={"fields": f"updatedSpreadsheet({_FIELDS})"},
+            json=body,
+        ).json()
+        return _only_sheet(answer.get("updatedSpreadsheet") or {})
+
+
+# What Bamboo reads of a worksheet, in one request, and what Google answers after a write.
+_FIELDS = (
+    "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),"
+    "charts(chartId,spec),developerMetadata(metadataKey,metadataValue),"
+    "data.rowData.values(effectiveValue,userEnteredFormat.numberFormat))"
+)
+_DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+
+
+def _only_sheet(spreadsheet: dict[str, Any]) -> dict[str, Any] | None:
+    sheets = spreadsheet.get("sheets") or []
+    return sheets[0] if sheets else None
+
+
+def _new_sheet_id() -> int:
+    return int.from_bytes(os.urandom(3), "big")
+
+
+def _value(cell: dict[str, Any]) -> Any:
+    """A cell as the plan compares it: a date cell as its day, a whole number as an int."""
+    value = cell.get("effectiveValue") or {}
+    if "numberValue" in value:
+        number = value["numberValue"]
+        kind = ((cell.get("userEnteredFormat") or {}).get("numberFormat") or {}).get("type")
+        if kind in ("DATE", "DATE_TIME"):
+            return sheet_date(number) or number
+        return int(number) if float(number).is_integer() else number
+    return value.get("stringValue", value.get("boolValue", ""))
+
+
+def _grid(sheet: dict[str, Any] | None) -> list[list[Any]]:
+    """The worksheet's cells, trailing empty rows dropped."""
+    data = ((sheet or {}).get("data") or [{}])[0]
+    grid = [[_value(cell) for cell in row.get("values") or []] for row in data.get("rowData") or []]
+    while grid and not any(cell != "" for cell in grid[-1]):
+        grid.pop()
+    return grid
 
 
 def _grid_request(
-    properties: dict[str, Any] | None, title: str, plan: DashboardPlan
-) -> tuple[int, list[dict[str, Any]]]:
-    """The worksheet's id, and the request (if any) that makes its grid hold the plan."""
-    rows = max(run.row for run in plan.runs)
-    columns = max(run.column + len(run.values) - 1 for run in plan.runs)
-    if properties is None:
-        sheet_id = int.from_bytes(os.urandom(3), "big")
+    sheet: dict[str, Any] | None, title: str, sheet_id: int, plan: DashboardPlan
+) -> list[dict[str, Any]]:
+    """The request (if any) that makes the worksheet hold the plan and, right of the table,
+    the chart's anchor cell."""
+    rows = max([run.row for run in plan.runs], default=1)
+    columns = max([run.column + len(run.values) - 1 for run in plan.runs], default=1)
+    columns = max(columns, max(plan.columns.values()) + 2)
+    if sheet is None:
         grid = {"rowCount": max(rows, 1000), "columnCount": max(columns, 26)}
         new = {"sheetId": sheet_id, "title": title, "gridProperties": grid}
-        return sheet_id, [{"addSheet": {"properties": new}}]
-    sheet_id = properties["sheetId"]
-    grid = properties.get("gridProperties", {})
+        return [{"addSheet": {"properties": new}}]
+    grid = sheet["properties"].get("gridProperties", {})
     have_rows, have_columns = grid.get("rowCount", 0), grid.get("columnCount", 0)
     if rows <= have_rows and columns <= have_columns:
-        return sheet_id, []
+        return []
     size = {"rowCount": max(rows, have_rows), "columnCount": max(columns, have_columns)}
     resize = {
         "properties": {"sheetId": sheet_id, "gridProperties": size},
         "fields": "gridProperties.rowCount,gridProperties.columnCount",
     }
-    return sheet_id, [{"updateSheetProperties": resize}]
+    return [{"updateSheetProperties": resize}]
 
 
-def _cell(value: int | str) -> dict[str, Any]:
-    """Counts as numbers, everything else as text: a formula-looking string stays text."""
+def _by_kind(run: CellRun) -> list[CellRun]:
+    """A run split where it passes from dates to other cells: a date's write also sets its
+    number format, and another cell's must leave the format people gave it."""
+    parts: list[CellRun] = []
+    for offset, value in enumerate(run.values):
+        if parts and isinstance(parts[-1].values[-1], date) == isinstance(value, date):
+            parts[-1].values.append(value)
+        else:
+            parts.append(CellRun(run.row, run.column + offset, [value]))
+    return parts
+
+
+def _cell(value: date | int | str) -> dict[str, Any]:
+    """Days as dates, counts as numbers, everything else as text: a formula-looking string
+    stays text."""
+    if isinstance(value, date):
+        serial = (value - SHEETS_EPOCH).days
+        return {
+            "userEnteredValue": {"numberValue": serial},
+            "userEnteredFormat": {"numberFormat": _DATE_FORMAT},
+        }
     if isinstance(value, int):
         return {"userEnteredValue": {"numberValue": value}}
     return {"userEnteredValue": {"stringValue": str(value)}}
 
 
 def _update_cells(sheet_id: int, run: CellRun) -> dict[str, Any]:
+    dates = isinstance(run.values[0], date)
     return {
         "updateCells": {
             "start": {"sheetId": sheet_id, "rowIndex": run.row - 1, "columnIndex": run.column - 1},
             "rows": [{"values": [_cell(value) for value in run.values]}],
-            "fields": "userEnteredValue",
+            "fields": "userEnteredValue,userEnteredFormat.numberFormat"
+            if dates
+            else "userEnteredValue",
         }
     }

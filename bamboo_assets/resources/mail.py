@@ -21,13 +21,15 @@ class MailError(RuntimeError):
 
 
 class Mailer(dg.ConfigurableResource, ABC):
-    """Sends plain-text messages from `sender` to every address in `recipients`."""
+    """Sends messages (plain text, optionally with an HTML alternative) from `sender` to every
+    address in `recipients`."""
 
     sender: str
     recipients: str  # comma-separated
     sender_name: str = "Bamboo"
 
-    def compose(self, subject: str, body: str) -> EmailMessage:
+    def compose(self, subject: str, body: str, html: str | None = None) -> EmailMessage:
+        """Plain text, and with `html` a multipart/alternative with that HTML part too."""
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = formataddr((self.sender_name, self.sender))
@@ -35,14 +37,26 @@ class Mailer(dg.ConfigurableResource, ABC):
         message["Date"] = datetime.now(UTC)
         message["Message-ID"] = make_msgid(domain="bamboo.local")
         message.set_content(body)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
         return message
 
     def recipient_list(self) -> list[str]:
         return [address.strip() for address in self.recipients.split(",") if address.strip()]
 
+    def send(
+        self,
+        subject: str,
+        body: str,
+        log: Callable[[str], None] | None = None,
+        html: str | None = None,
+    ) -> str:
+        """Deliver `body` (and `html` as its alternative); returns where it went."""
+        return self.deliver(self.compose(subject, body, html), log)
+
     @abstractmethod
-    def send(self, subject: str, body: str, log: Callable[[str], None] | None = None) -> str:
-        """Deliver; returns where it went (for logs and metadata)."""
+    def deliver(self, message: EmailMessage, log: Callable[[str], None] | None) -> str:
+        """Deliver a composed message; returns where it went (for logs and metadata)."""
 
 
 class OutboxMailer(Mailer):
@@ -50,12 +64,12 @@ class OutboxMailer(Mailer):
 
     directory: str
 
-    def send(self, subject: str, body: str, log: Callable[[str], None] | None = None) -> str:
+    def deliver(self, message: EmailMessage, log: Callable[[str], None] | None) -> str:
         outbox = Path(self.directory)
         outbox.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         path = outbox / f"{stamp}.eml"
-        path.write_bytes(bytes(self.compose(subject, body)))
+        path.write_bytes(bytes(message))
         return str(path)
 
 
@@ -87,20 +101,19 @@ class SmtpMailer(Mailer):
             server.starttls(context=context)
         return server
 
-    def _deliver(self, message: EmailMessage) -> None:
+    def _deliver_once(self, message: EmailMessage) -> None:
         with self._connect() as server:
             if self.user:
                 server.login(self.user, self.password or "")
             server.send_message(message)
 
-    def send(self, subject: str, body: str, log: Callable[[str], None] | None = None) -> str:
-        message = self.compose(subject, body)
+    def deliver(self, message: EmailMessage, log: Callable[[str], None] | None) -> str:
         where = f"SMTP {self.host}:{self.port} ({self.security})"
         attempt = 0
         while True:
             attempt += 1
             try:
-                self._deliver(message)
+                self._deliver_once(message)
                 return f"{where} to {message['To']}"
             except smtplib.SMTPAuthenticationError as error:
                 # A refused login will not get better by retrying.

@@ -126,7 +126,7 @@ def test_a_day_without_attempts_succeeds_with_zero_counts_everywhere(
     assert stored_metrics(database_dsn) == []
     assert sheets.grid(SHEET, "Metrics") == [HEADER]
     (message,) = smtp.messages
-    body = message.get_content()
+    body = message.get_body(("plain",)).get_content()
     for line in (
         "Rows extracted by API: 0",
         "Rows validated: 0",
