@@ -1,5 +1,7 @@
 """Running Bamboo's assets through Dagster in tests, the way a backfill runs them."""
 
+import email
+import email.policy
 from pathlib import Path
 
 import dagster as dg
@@ -9,7 +11,7 @@ from bamboo_assets.assets import PIPELINE
 from bamboo_assets.resources.dashboard import CsvDashboard
 from bamboo_assets.resources.mail import OutboxMailer
 from bamboo_assets.resources.raw_answers import RawAnswerStore
-from bamboo_assets.resources.statistics_api import SimulatedStatisticsApi
+from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi, SimulatedStatisticsApi
 from bamboo_assets.schedules import RANGE_END, RANGE_START
 from bamboo_assets.sql import ALL_METRICS, NOTEBOOK_METRICS
 
@@ -49,6 +51,22 @@ def local_resources(home: Path, warehouse, records_per_day: int = 300) -> dict:
             directory=str(home / "outbox"), sender="b@test", recipients="t@test"
         ),
     }
+
+
+def api_client(url: str, client_key: str) -> ItresumeStatisticsApi:
+    """The real API client for a fake server: one retry, no waiting between tries."""
+    return ItresumeStatisticsApi(
+        url=url, client="acme", client_key=client_key, retries=1, backoff_seconds=0.01
+    )
+
+
+def digests(home: Path) -> list[str]:
+    """The e-mails in the outbox, oldest first: subject line, then the body as read."""
+    texts = []
+    for path in sorted((home / "outbox").glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        texts.append(f"Subject: {message['Subject']}\n{message.get_content()}")
+    return texts
 
 
 def query(dsn: str, statement: str, params: tuple = ()) -> list[tuple]:
