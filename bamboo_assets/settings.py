@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dagster as dg
 import psycopg
 
+from bamboo_assets.checks import VolumeRule
 from bamboo_assets.resources.dashboard import CsvDashboard, Dashboard, GoogleSheetsDashboard
 from bamboo_assets.resources.mail import Mailer, OutboxMailer, SmtpMailer
 from bamboo_assets.resources.raw_answers import RawAnswerStore
@@ -44,6 +45,7 @@ class Settings:
     schedule_cron: str
     refetch_days: int
     max_rejected_share: float
+    volume: VolumeRule = VolumeRule()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -78,6 +80,20 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         date.fromisoformat(start_date)
     except ValueError:
         raise SettingsError(f"BAMBOO_START_DATE must be YYYY-MM-DD, got {start_date!r}") from None
+    volume = VolumeRule(
+        low_ratio=_number(env, "BAMBOO_VOLUME_LOW_RATIO", VolumeRule.low_ratio, float),
+        high_ratio=_number(env, "BAMBOO_VOLUME_HIGH_RATIO", VolumeRule.high_ratio, float),
+        min_weeks=int(_number(env, "BAMBOO_VOLUME_MIN_WEEKS", VolumeRule.min_weeks)),
+    )
+    if not 0 <= volume.low_ratio < volume.high_ratio:
+        raise SettingsError(
+            "BAMBOO_VOLUME_LOW_RATIO must be at least 0 and below BAMBOO_VOLUME_HIGH_RATIO, "
+            f"got {volume.low_ratio:g} and {volume.high_ratio:g}"
+        )
+    if not 1 <= volume.min_weeks <= volume.weeks:
+        raise SettingsError(
+            f"BAMBOO_VOLUME_MIN_WEEKS must be 1 to {volume.weeks}, got {volume.min_weeks}"
+        )
     return Settings(
         home=home,
         timezone=timezone,
@@ -85,6 +101,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         schedule_cron=env.get("BAMBOO_SCHEDULE_CRON") or "0 3 * * *",
         refetch_days=int(_number(env, "BAMBOO_REFETCH_DAYS", 1)),
         max_rejected_share=_number(env, "BAMBOO_MAX_REJECTED_SHARE", 0.05, float),
+        volume=volume,
     )
 
 
