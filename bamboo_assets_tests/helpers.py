@@ -28,13 +28,18 @@ LINEAGE = [
 
 
 def materialize_days(
-    first: str, last: str, resources: dict, assets: list | None = None, **kwargs
+    first: str,
+    last: str,
+    resources: dict,
+    assets: list | None = None,
+    tags: dict[str, str] | None = None,
+    **kwargs,
 ) -> dg.ExecuteInProcessResult:
     """One run over the days `first`..`last`, as a single-run backfill does it."""
     return dg.materialize(
         assets or ASSETS,
         resources=resources,
-        tags={RANGE_START: first, RANGE_END: last},
+        tags={RANGE_START: first, RANGE_END: last, **(tags or {})},
         raise_on_error=False,
         **kwargs,
     )
