@@ -58,11 +58,13 @@ def local_resources(home: Path, warehouse, records_per_day: int = 300) -> dict:
     }
 
 
-def api_client(url: str, client_key: str) -> ItresumeStatisticsApi:
-    """The real API client for a fake server: one retry, no waiting between tries."""
-    return ItresumeStatisticsApi(
+def fake_api_resources(home: Path, warehouse, url: str, client_key: str) -> dict:
+    """local_resources with the real API client pointed at a fake server: one retry, no
+    waiting between tries."""
+    client = ItresumeStatisticsApi(
         url=url, client="acme", client_key=client_key, retries=1, backoff_seconds=0.01
     )
+    return local_resources(home, warehouse) | {"statistics_api": client}
 
 
 def digests(home: Path) -> list[str]:

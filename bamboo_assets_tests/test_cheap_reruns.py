@@ -15,9 +15,8 @@ from bamboo_assets.refetch import is_final
 from bamboo_assets.resources.warehouse import PostgresWarehouse
 from bamboo_assets_tests.faults import Answers
 from bamboo_assets_tests.helpers import (
-    api_client,
     digests,
-    local_resources,
+    fake_api_resources,
     materialize_days,
     query,
 )
@@ -36,7 +35,7 @@ def api() -> Iterator[FakeStatisticsApi]:
 
 @pytest.fixture
 def resources(api: FakeStatisticsApi, bamboo_home: Path, warehouse: PostgresWarehouse) -> dict:
-    return local_resources(bamboo_home, warehouse) | {"statistics_api": api_client(api.url, KEY)}
+    return fake_api_resources(bamboo_home, warehouse, api.url, KEY)
 
 
 def per_day(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
@@ -53,7 +52,7 @@ def test_the_rerun_after_the_api_recovers_calls_it_once_and_reuses_19_final_answ
     api: FakeStatisticsApi, resources: dict, database_dsn: str, bamboo_home: Path
 ) -> None:
     api.fail_day(BAD, Reply(503))
-    began = datetime.now(UTC)
+    began = datetime.now(UTC).replace(microsecond=0)  # shown to the second
     assert not materialize_days(FIRST, LAST, resources).success
     api.fail_day(BAD, None)  # the API recovers
 
