@@ -187,7 +187,7 @@ def api_shape(verdicts: Mapping[date, DayVerdict]) -> dg.AssetCheckResult:
         check_name=API_SHAPE.name,
         passed=not found,
         severity=dg.AssetCheckSeverity.WARN,
-        description=("unexpected keys: " + ", ".join(found)) if found else None,
+        description=f"record keys other than the notebook's: {', '.join(found)}" if found else None,
         metadata={
             "expected_keys": dg.MetadataValue.json(sorted(NOTEBOOK_KEYS)),
             "unexpected_keys": dg.MetadataValue.json(dict(unexpected)),
