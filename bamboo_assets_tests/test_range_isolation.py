@@ -17,9 +17,17 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from bamboo_assets.resources.warehouse import PostgresWarehouse
+from bamboo_assets.schedules import RANGE_END, RANGE_START
 from bamboo_assets_tests.dagster_processes import REPO, VENV_BIN, bamboo_env, wait_until
-from bamboo_assets_tests.faults import Answers, error_text
-from bamboo_assets_tests.helpers import LINEAGE, digests, query
+from bamboo_assets_tests.faults import Answers, error_text, failure_message, materialized
+from bamboo_assets_tests.helpers import (
+    ASSETS,
+    LINEAGE,
+    digests,
+    fake_api_resources,
+    query,
+)
 from bamboo_assets_tests.servers import FakeStatisticsApi, Reply
 from bamboo_assets_tests.test_webserver import (  # noqa: F401 (webserver is a fixture)
     LOCAL_INSTANCE,
@@ -204,3 +212,23 @@ def test_a_ui_backfill_run_by_the_daemon_loads_the_19_good_days_and_fails_naming
     )
     (alert,) = [text for text in digests(home) if "Bamboo run failed" in text]
     assert f"{BAD}: statistics API" in alert
+
+
+def test_a_run_of_the_first_steps_only_fails_at_its_own_last_step_naming_the_bad_day(
+    api: FakeStatisticsApi, bamboo_home: Path, warehouse: PostgresWarehouse, database_dsn: str
+) -> None:
+    # As `--select raw_attempts validated_attempts` runs it: a subset of the job of every asset.
+    defs = dg.Definitions(
+        assets=ASSETS, resources=fake_api_resources(bamboo_home, warehouse, api.url, KEY)
+    )
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=[dg.AssetKey("raw_attempts"), dg.AssetKey("validated_attempts")],
+        tags={RANGE_START: str(FIRST), RANGE_END: str(LAST)},
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    assert materialized(result) == {"raw_attempts"}
+    assert the_bad_day_says(api) in failure_message(result, "validated_attempts")
+    validated = query(database_dsn, "SELECT day FROM bamboo.day_loads ORDER BY day")
+    assert [day for (day,) in validated] == GOOD
