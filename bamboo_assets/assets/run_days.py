@@ -60,9 +60,9 @@ def conclude(context: dg.AssetExecutionContext, failures: dict[date, tuple[str, 
     if not failures:
         return
     days = partition_days(context)
-    graph = context.job_def.asset_layer.asset_graph
-    selected = context.run.asset_selection or context.job_def.asset_layer.executable_asset_keys
-    last = [key for key in graph.toposorted_asset_keys if key in selected][-1]
+    layer = context.job_def.asset_layer  # of the run's subset: its selected assets only
+    selected = layer.executable_asset_keys
+    last = [key for key in layer.asset_graph.toposorted_asset_keys if key in selected][-1]
     if len(failures) < len(days) and context.asset_key != last:
         return
     ordered = sorted(failures.items())
