@@ -12,6 +12,7 @@ import pytest
 
 from bamboo_assets.checks import VolumeRule, volume_band
 from bamboo_assets.resources.warehouse import PostgresWarehouse
+from bamboo_assets.settings import SettingsError, load_settings
 from bamboo_assets_tests.faults import Answers
 from bamboo_assets_tests.helpers import ASSETS, fake_api_resources, materialize_days
 from bamboo_assets_tests.servers import FakeStatisticsApi, Reply
@@ -84,3 +85,17 @@ def test_an_empty_day_among_days_of_a_thousand_fails_the_warning_and_an_ordinary
     )
     (row,) = checks_of(passed)["record_volume_within_history"].metadata["per_day"].value.records
     assert row.data["verdict"] == "ok"
+
+
+def test_the_thresholds_come_from_the_environment_and_nonsense_is_refused() -> None:
+    env = {
+        "BAMBOO_VOLUME_LOW_RATIO": "0.25",
+        "BAMBOO_VOLUME_HIGH_RATIO": "3",
+        "BAMBOO_VOLUME_MIN_WEEKS": "2",
+    }
+    assert load_settings(env).volume == VolumeRule(low_ratio=0.25, high_ratio=3, min_weeks=2)
+    assert load_settings({}).volume == VolumeRule(low_ratio=0.5, high_ratio=2, min_weeks=3)
+    with pytest.raises(SettingsError, match="BAMBOO_VOLUME_LOW_RATIO must be at least 0 and "):
+        load_settings({"BAMBOO_VOLUME_LOW_RATIO": "2", "BAMBOO_VOLUME_HIGH_RATIO": "1"})
+    with pytest.raises(SettingsError, match="BAMBOO_VOLUME_MIN_WEEKS must be 1 to 4, got 5"):
+        load_settings({"BAMBOO_VOLUME_MIN_WEEKS": "5"})
