@@ -37,13 +37,30 @@ class RawAttemptsConfig(dg.Config):
 
 @dataclass(frozen=True)
 class DayFetch:
-    """What raw_attempts did for one day: `download` is None when the stored answer was reused;
-    `late` is (new, no longer returned) records when an earlier answer was replaced."""
+    """What raw_attempts did for one day: `download` is None when the stored answer was reused
+    (or the day failed, saying why in `reason`); `late` is (new, no longer returned) records
+    when an earlier answer was replaced."""
 
     day: date
-    fetched_at: datetime
+    fetched_at: datetime | None = None
     download: Download | None = None
     late: tuple[int, int] | None = None
+    reason: str | None = None
+
+    def row(self) -> dg.TableRecord:
+        """The day's row in the asset page's `per_day` table (FETCH_COLUMNS)."""
+        new, gone = self.late or (None, None)
+        return dg.TableRecord(
+            {
+                "day": str(self.day),
+                "answer": "failed" if self.reason else "fetched" if self.download else "reused",
+                "fetched_at": self.fetched_at and self.fetched_at.isoformat(timespec="seconds"),
+                "bytes": self.download and self.download.bytes,
+                "new_records": new,
+                "gone_records": gone,
+                "reason": self.reason,
+            }
+        )
 
 
 def _late_records(previous: Path, current: Path) -> tuple[int, int] | None:
@@ -113,13 +130,13 @@ def raw_attempts(
         return DayFetch(day, received, download, late)
 
     fetches: list[DayFetch] = []
-    failures: dict[date, str] = {}
     with ThreadPoolExecutor(max_workers=max(1, statistics_api.parallel_requests)) as pool:
         for day, future in [(day, pool.submit(fetch, day)) for day in days]:
             try:
                 fetches.append(future.result())
             except (StatisticsApiError, UnusableAnswer) as error:
-                failures[day] = str(error)
+                fetches.append(DayFetch(day, reason=str(error)))
+    failures = {done.day: done.reason for done in fetches if done.reason}
     refetched = [done for done in fetches if done.late]
     # Only with something to record (or earlier failures of a re-executed run to forget): an
     # ordinary fetch keeps its answer even while the warehouse is down.
@@ -133,39 +150,18 @@ def raw_attempts(
                     )
     run_days.conclude(context, {day: ("raw_attempts", why) for day, why in failures.items()})
     downloads = [done.download for done in fetches if done.download]
-    rows = [
-        dg.TableRecord(
-            {
-                "day": str(done.day),
-                "answer": "fetched" if done.download else "reused",
-                "fetched_at": done.fetched_at.isoformat(timespec="seconds"),
-                "bytes": done.download.bytes if done.download else None,
-                "new_records": done.late[0] if done.late else None,
-                "gone_records": done.late[1] if done.late else None,
-                "reason": None,
-            }
-        )
-        for done in fetches
-    ]
-    rows += [
-        dg.TableRecord(
-            dict.fromkeys((column.name for column in FETCH_COLUMNS.columns), None)
-            | {"day": str(day), "answer": "failed", "reason": why}
-        )
-        for day, why in failures.items()
-    ]
     return dg.MaterializeResult(
         metadata={
             "days": len(days),
             "days_fetched": len(downloads),
-            "days_reused": len(fetches) - len(downloads),
+            "days_reused": len(fetches) - len(downloads) - len(failures),
             "days_failed": len(failures),
             "bytes": sum(d.bytes for d in downloads),
             "fetch_seconds": round(max((d.seconds for d in downloads), default=0.0), 2),
             "source": statistics_api.describe(),
             "answers": dg.MetadataValue.path(str(raw_answers.answer_path(days[-1]).parent)),
             "per_day": dg.MetadataValue.table(
-                sorted(rows, key=lambda row: row.data["day"]), schema=FETCH_COLUMNS
+                [done.row() for done in fetches], schema=FETCH_COLUMNS
             ),
         }
     )
