@@ -24,9 +24,10 @@ def digest(
     days = [load[0] for load in loads]
     span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"
     subject = f"Bamboo digest: {span}" if days else "Bamboo digest: no days loaded"
+    finished = "successfully"
     if failed:
         subject += f", {failed} failed"
-    finished = f"with {failed} failed days (below)" if failed else "successfully"
+        finished = f"with {failed} failed day{'s' * (failed != 1)} (below)"
     lines = ["Dear all,", "", "Thanks for following our team digest!", ""]
     lines.append(f"The ETL run for {span} finished {finished}:" if days else "")
     for label, index in _COUNTS:

@@ -83,7 +83,7 @@ def assert_the_good_days_loaded(database_dsn: str, home: Path) -> None:
 def assert_the_digest_lists_the_bad_day(home: Path, api: FakeStatisticsApi) -> None:
     (digest,) = [text for text in digests(home) if text.startswith("Subject: Bamboo digest")]
     assert f"Subject: Bamboo digest: {FIRST} to {LAST} (19 days), 1 failed" in digest
-    assert "finished with 1 failed days (below)" in digest
+    assert "finished with 1 failed day (below)" in digest
     assert "Days that failed (1), nothing loaded for them:" in digest
     assert (
         f"    {BAD} at raw_attempts: statistics API {api.url} (client acme) answered HTTP 503"
