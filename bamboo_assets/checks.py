@@ -4,15 +4,18 @@ Declared as `check_specs` on the assets (the asset knows which days it just wrot
 run, whoever launched it, shows them on the asset page.
 """
 
-from collections.abc import Sequence
-from datetime import date
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from statistics import median
 
 import dagster as dg
 import psycopg
 
 from bamboo_assets import sql
 from bamboo_assets.dashboard_plan import MetricsRow, plan_dashboard
-from bamboo_assets.validation import DayVerdict
+from bamboo_assets.validation import NOTEBOOK_KEYS, DayVerdict
 
 NO_DUPLICATES = dg.AssetCheckSpec(
     "no_duplicate_attempts",
@@ -25,6 +28,21 @@ REJECTED_SHARE = dg.AssetCheckSpec(
     asset="validated_attempts",
     description="Each day's share of rejected records stays below BAMBOO_MAX_REJECTED_SHARE "
     "(warning): a jump usually means the API changed its format.",
+)
+VOLUME = dg.AssetCheckSpec(
+    "record_volume_within_history",
+    asset="validated_attempts",
+    description="Each day's record count lies within BAMBOO_VOLUME_LOW_RATIO and "
+    "BAMBOO_VOLUME_HIGH_RATIO times the median of the same weekday over the four weeks "
+    "before (warning); no verdict until BAMBOO_VOLUME_MIN_WEEKS of them are loaded. An empty "
+    "answer on a busy day usually means the API lost data, not that nobody studied.",
+)
+API_SHAPE = dg.AssetCheckSpec(
+    "api_records_have_the_expected_keys",
+    asset="validated_attempts",
+    description="Every record carries exactly the five keys the notebook reads (warning): "
+    "another key, or one missing, means the API changed. Records still load by the "
+    "notebook's rules.",
 )
 METRICS_RECONCILE = dg.AssetCheckSpec(
     "metrics_match_solutions",
@@ -65,6 +83,117 @@ def rejected_share(verdicts: dict[date, DayVerdict], threshold: float) -> dg.Ass
             "threshold": threshold,
             "days_over_threshold": dg.MetadataValue.json(over),
             "highest_share": max(shares.values(), default=0.0),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class VolumeRule:
+    """The band a day's record count must lie in, from the same weekday's recent history."""
+
+    low_ratio: float = 0.5
+    high_ratio: float = 2.0
+    min_weeks: int = 3
+    weeks: int = 4
+
+
+def volume_band(
+    day: date, counts: Mapping[date, int], rule: VolumeRule
+) -> tuple[float, float] | None:
+    """(lowest, highest) ordinary count for `day`: the ratios times the median count of the
+    same weekday over `rule.weeks` weeks before it; None while fewer than `rule.min_weeks` of
+    those days are known."""
+    history = [
+        counts[earlier]
+        for week in range(1, rule.weeks + 1)
+        if (earlier := day - timedelta(weeks=week)) in counts
+    ]
+    if len(history) < rule.min_weeks:
+        return None
+    usual = median(history)
+    return rule.low_ratio * usual, rule.high_ratio * usual
+
+
+def volume_history(conn: psycopg.Connection, days: Sequence[date]) -> dict[date, int]:
+    """Records extracted per day from the four weeks before the first of `days` to the last."""
+    if not days:
+        return {}
+    first = min(days) - timedelta(weeks=VolumeRule.weeks)
+    return dict(conn.execute(sql.EXTRACTED_BETWEEN, (first, max(days))).fetchall())
+
+
+VOLUME_COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("day", "string"),
+        dg.TableColumn("records", "int"),
+        dg.TableColumn("expected_low", "float"),
+        dg.TableColumn("expected_high", "float"),
+        dg.TableColumn("verdict", "string", description="ok, too few, too many or no history"),
+    ]
+)
+
+
+def volume(
+    verdicts: Mapping[date, DayVerdict], history: Mapping[date, int], rule: VolumeRule
+) -> dg.AssetCheckResult:
+    rows, outside = [], []
+    for day, verdict in verdicts.items():
+        band = volume_band(day, history, rule)
+        count = verdict.extracted
+        if band is None:
+            word = "no history"
+        elif count < band[0]:
+            word = "too few"
+        elif count > band[1]:
+            word = "too many"
+        else:
+            word = "ok"
+        if word.startswith("too"):
+            outside.append(f"{day}: {count:,} records, expected {band[0]:,.0f} to {band[1]:,.0f}")
+        low, high = band or (None, None)
+        rows.append(
+            dg.TableRecord(
+                {
+                    "day": str(day),
+                    "records": count,
+                    "expected_low": low,
+                    "expected_high": high,
+                    "verdict": word,
+                }
+            )
+        )
+    return dg.AssetCheckResult(
+        check_name=VOLUME.name,
+        passed=not outside,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(outside) or None,
+        metadata={
+            "days_outside": dg.MetadataValue.json(outside),
+            "per_day": dg.MetadataValue.table(rows, schema=VOLUME_COLUMNS),
+            "rule": f"{rule.low_ratio:g}x to {rule.high_ratio:g}x the median of the same weekday "
+            f"over {rule.weeks} weeks, at least {rule.min_weeks} known",
+        },
+    )
+
+
+def api_shape(verdicts: Mapping[date, DayVerdict]) -> dg.AssetCheckResult:
+    """Unexpected and missing keys counted per key over the run's days."""
+    unexpected = sum((v.unexpected_keys for v in verdicts.values()), Counter())
+    missing = sum((v.missing_keys for v in verdicts.values()), Counter())
+    found = [f"{key}: {n:,} records" for key, n in sorted(unexpected.items())]
+    found += [f"missing {key}: {n:,} records" for key, n in sorted(missing.items())]
+    fast = sum(v.fast_path for v in verdicts.values())
+    return dg.AssetCheckResult(
+        check_name=API_SHAPE.name,
+        passed=not found,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"record keys other than the notebook's: {', '.join(found)}" if found else None,
+        metadata={
+            "expected_keys": dg.MetadataValue.json(sorted(NOTEBOOK_KEYS)),
+            "unexpected_keys": dg.MetadataValue.json(dict(unexpected)),
+            "missing_keys": dg.MetadataValue.json(dict(missing)),
+            "fast_path_records": fast,
+            "general_parser_records": sum(v.extracted for v in verdicts.values()) - fast,
         },
     )
 

@@ -40,6 +40,23 @@ class FailedCheck(NamedTuple):
     details: str
 
 
+class DayFailure(NamedTuple):
+    """A day of the run that failed at one step (a row of `bamboo.day_failures`)."""
+
+    day: str
+    step: str
+    reason: str
+
+
+class Refetched(NamedTuple):
+    """A day fetched again: records new since the previous fetch, and records the API no
+    longer returns (those stay in public.solutions)."""
+
+    day: str
+    new: int
+    gone: int
+
+
 @dataclass(frozen=True)
 class Digest:
     """One message, as plain text and as its HTML alternative (the same content)."""
@@ -55,6 +72,7 @@ _METRICS = (
     ("Active learners", "active_learners"),
     ("New learners", "new_learners"),
 )
+_GONE_STAY = "Records the API no longer returns stay in public.solutions."
 _COUNTS = (
     ("Rows extracted by API", "extracted"),
     ("Rows validated", "validated"),
@@ -93,7 +111,6 @@ def _days(
     days: Sequence[str],
     loads: Mapping[str, DayLoad],
     metrics: Mapping[str, DayMetrics],
-    late_records: Mapping[str, int] | None,
 ) -> list[_Day]:
     described = []
     for day in days:
@@ -107,8 +124,6 @@ def _days(
             value = getattr(today, field) if today else 0  # loaded, no attempts: no row
             cells.append((label, f"{value:,}", change(value, getattr(before, field, None))))
         cells.append(("Rejected share", _rejected_share(loads.get(day)), ""))
-        if late_records is not None:
-            cells.append(("Late records", f"{late_records.get(day, 0):,}", ""))
         described.append(_Day(day, cells))
     return described
 
@@ -119,8 +134,8 @@ def digest(
     metrics: Sequence[DayMetrics],
     failed_checks: Sequence[FailedCheck],
     dashboard: str,
-    failed_days: Mapping[str, str] | None = None,
-    late_records: Mapping[str, int] | None = None,
+    failed_days: Sequence[DayFailure] = (),
+    refetched: Sequence[Refetched] = (),
 ) -> Digest:
     """The digest of one run over `days`: each day's metrics against the same weekday a week
     earlier (`metrics` holds those rows too), the rejected share, the checks that did not
@@ -129,15 +144,18 @@ def digest(
     A one-day run gives a short list; a range a table with a line per day.
     """
     by_day = {load.day: load for load in loads}
-    described = _days(days, by_day, {m.study_date: m for m in metrics}, late_records)
+    described = _days(days, by_day, {m.study_date: m for m in metrics})
     span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"
     subject = f"Bamboo digest: {span}" if days else "Bamboo digest: no days"
     counts = [(label, sum(getattr(load, field) or 0 for load in loads)) for label, field in _COUNTS]
     unreadable = sum(load.unreadable_passback for load in loads)
     if unreadable:
         counts.append(("Rows loaded with unreadable passback_params", unreadable))
-    failures = sorted((failed_days or {}).items())
-    content = _Content(span, described, failed_checks, failures, counts, dashboard)
+    if failed_days:
+        subject += f", {len(failed_days)} failed"
+    content = _Content(
+        span, described, failed_checks, sorted(failed_days), sorted(refetched), counts, dashboard
+    )
     return Digest(subject, _text(content), _html(content))
 
 
@@ -148,9 +166,15 @@ class _Content:
     span: str
     days: list[_Day]
     checks: Sequence[FailedCheck]
-    failed_days: list[tuple[str, str]]
+    failed_days: list[DayFailure]
+    refetched: list[Refetched]
     counts: list[tuple[str, int]]
     dashboard: str
+
+    def outcome(self) -> str:
+        """How the run ended, after "finished": nothing, or its failed days."""
+        failed = len(self.failed_days)
+        return f" with {failed} failed day{'s' * (failed != 1)} (below)" if failed else ""
 
     def per_day(self) -> tuple[list[str], list[list[str]]]:
         """Header and rows of the range's table: a line per day, a column per figure."""
@@ -161,7 +185,7 @@ class _Content:
 def _text(content: _Content) -> str:
     days, checks, failed_days = content.days, content.checks, content.failed_days
     lines = ["Dear all,", "", "Thanks for following our team digest!", ""]
-    lines += [f"The ETL run for {content.span} finished.", ""]
+    lines += [f"The ETL run for {content.span} finished{content.outcome()}.", ""]
     if len(days) == 1:
         (day,) = days
         weekday = date.fromisoformat(day.day)
@@ -182,8 +206,15 @@ def _text(content: _Content) -> str:
     lines += ["", "Checks that did not pass:" if checks else "Checks that did not pass: none"]
     lines += [f"    {c.check} on {c.asset} ({c.severity}): {c.details}" for c in checks]
     if failed_days:
-        lines += ["", "Failed days (nothing was loaded for them; rerun them once fixed):"]
-        lines += [f"    {day}: {reason}" for day, reason in failed_days]
+        lines += ["", f"Days that failed ({len(failed_days)}), nothing loaded for them:"]
+        lines += [f"    {f.day} at {f.step}: {f.reason}" for f in failed_days]
+        lines.append("    Materialize them again once the cause is fixed.")
+    if content.refetched:
+        lines += ["", "Days fetched again (new records / records the API no longer returns):"]
+        lines += [
+            f"    {r.day}: {r.new} new / {r.gone} no longer returned" for r in content.refetched
+        ]
+        lines.append(f"    {_GONE_STAY}")
     lines += ["", "ETL counts:"]
     lines += [f"    {label}: {value}" for label, value in content.counts]
     lines += ["", f"The dashboard was also updated: {content.dashboard}", "", "BR,", "Bamboo team"]
@@ -207,7 +238,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def _html(content: _Content) -> str:
     days, checks, dashboard = content.days, content.checks, content.dashboard
-    parts = [f"<p>The ETL run for {escape(content.span)} finished.</p>"]
+    parts = [f"<p>The ETL run for {escape(content.span)} finished{content.outcome()}.</p>"]
     if len(days) == 1:
         (day,) = days
         before = date.fromisoformat(day.day) - timedelta(days=7)
@@ -227,11 +258,32 @@ def _html(content: _Content) -> str:
         else "<p>none</p>"
     )
     if content.failed_days:
-        parts.append("<h3>Failed days</h3>" + _table(["day", "reason"], content.failed_days))
+        parts.append("<h3>Days that failed, nothing loaded for them</h3>")
+        parts.append(_table(["day", "step", "reason"], content.failed_days))
+    if content.refetched:
+        parts.append("<h3>Days fetched again</h3>")
+        rows = [(r.day, f"{r.new:,}", f"{r.gone:,}") for r in content.refetched]
+        parts.append(_table(["day", "new records", "no longer returned"], rows))
+        parts.append(f"<p>{_GONE_STAY}</p>")
     parts.append("<h3>ETL counts</h3>")
     parts.append(_table(["", "rows"], [(label, str(value)) for label, value in content.counts]))
     parts.append(f'<p>Dashboard: <a href="{escape(dashboard)}">{escape(dashboard)}</a></p>')
     return "<html><body>" + "".join(parts) + "<p>BR,<br>Bamboo team</p></body></html>\n"
+
+
+
+
+def failed_days_summary(failures: Sequence[DayFailure], days: int) -> str:
+    """What a range run with failed days ends with: each failed day, where and why, and what
+    to do next."""
+    others = days - len(failures)
+    done = f"; the other {others} went through every step of the run" if others else ""
+    listed = " | ".join(f"{day}: {reason} (at {step})" for day, step, reason in failures)
+    return (
+        f"{len(failures)} of {days} days failed; nothing was loaded for them{done}. {listed}. "
+        "Materialize the failed days again once the cause is fixed."
+    )
+
 
 
 def failure_alert(run_id: str, job: str, partitions: str, error: str, url: str) -> tuple[str, str]:

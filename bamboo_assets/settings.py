@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dagster as dg
 import psycopg
 
+from bamboo_assets.checks import VolumeRule
 from bamboo_assets.resources.dashboard import CsvDashboard, Dashboard, GoogleSheetsDashboard
 from bamboo_assets.resources.mail import Mailer, OutboxMailer, SmtpMailer
 from bamboo_assets.resources.raw_answers import RawAnswerStore
@@ -63,6 +64,7 @@ class Settings:
     refetch_days: int
     max_rejected_share: float
     webserver_url: str
+    volume: VolumeRule = VolumeRule()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -75,13 +77,22 @@ class PipelineSettings(dg.ConfigurableResource):
     one place and every asset and sensor sees the same values."""
 
     timezone: str = "UTC"
+    refetch_days: int = 1
     max_rejected_share: float = 0.05
+    volume_low_ratio: float = VolumeRule.low_ratio
+    volume_high_ratio: float = VolumeRule.high_ratio
+    volume_min_weeks: int = VolumeRule.min_weeks
     webserver_url: str = "http://127.0.0.1:3000"
 
     @property
     def tz(self) -> ZoneInfo:
         """Where offsets in `created_at` are converted to (BAMBOO_TIMEZONE)."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def volume(self) -> VolumeRule:
+        """The band of the record-volume check (BAMBOO_VOLUME_*)."""
+        return VolumeRule(self.volume_low_ratio, self.volume_high_ratio, self.volume_min_weeks)
 
     def run_url(self, run_id: str) -> str:
         """The run's page in the Dagster UI (DAGSTER_WEBSERVER_URL)."""
@@ -142,6 +153,20 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         date.fromisoformat(start_date)
     except ValueError:
         raise SettingsError(f"BAMBOO_START_DATE must be YYYY-MM-DD, got {start_date!r}") from None
+    volume = VolumeRule(
+        low_ratio=_number(env, "BAMBOO_VOLUME_LOW_RATIO", VolumeRule.low_ratio, float),
+        high_ratio=_number(env, "BAMBOO_VOLUME_HIGH_RATIO", VolumeRule.high_ratio, float),
+        min_weeks=int(_number(env, "BAMBOO_VOLUME_MIN_WEEKS", VolumeRule.min_weeks)),
+    )
+    if not 0 <= volume.low_ratio < volume.high_ratio:
+        raise SettingsError(
+            "BAMBOO_VOLUME_LOW_RATIO must be at least 0 and below BAMBOO_VOLUME_HIGH_RATIO, "
+            f"got {volume.low_ratio:g} and {volume.high_ratio:g}"
+        )
+    if not 1 <= volume.min_weeks <= volume.weeks:
+        raise SettingsError(
+            f"BAMBOO_VOLUME_MIN_WEEKS must be 1 to {volume.weeks}, got {volume.min_weeks}"
+        )
     return Settings(
         home=home,
         timezone=timezone,
@@ -150,6 +175,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         refetch_days=int(_number(env, "BAMBOO_REFETCH_DAYS", 1)),
         max_rejected_share=_number(env, "BAMBOO_MAX_REJECTED_SHARE", 0.05, float),
         webserver_url=env.get("DAGSTER_WEBSERVER_URL") or "http://127.0.0.1:3000",
+        volume=volume,
     )
 
 
@@ -251,7 +277,11 @@ def build_resources(
     return {
         "pipeline_settings": PipelineSettings(
             timezone=settings.timezone,
+            refetch_days=settings.refetch_days,
             max_rejected_share=settings.max_rejected_share,
+            volume_low_ratio=settings.volume.low_ratio,
+            volume_high_ratio=settings.volume.high_ratio,
+            volume_min_weeks=settings.volume.min_weeks,
             webserver_url=settings.webserver_url,
         ),
         "statistics_api": statistics_api(env, settings),

@@ -13,6 +13,10 @@ Tables:
   per day" is an index count rather than a probe per user into `public.solutions`;
   `bamboo.validated_first_days` holds each day-partition's contribution to it.
 - `bamboo.day_loads` — the notebook's counts per day-partition, which the digest reports.
+- `bamboo.day_failures` — each day a run could not load, the step and the reason: later steps
+  of the run pass over these days, and the digest and the run's failure name them.
+- `bamboo.refetched_days` — for each day a run fetched again, how many records are new since
+  the previous fetch and how many the API no longer returns (for the digest).
 """
 
 from __future__ import annotations
@@ -125,6 +129,31 @@ RELATIONS: list[tuple[str, str]] = [
             , inserted INT
             , validated_at TIMESTAMPTZ NOT NULL
             , loaded_at TIMESTAMPTZ
+        )
+        """,
+    ),
+    (
+        "bamboo.day_failures",
+        """
+        CREATE TABLE IF NOT EXISTS bamboo.day_failures (
+            run_id TEXT NOT NULL
+            , day DATE NOT NULL
+            , step TEXT NOT NULL
+            , reason TEXT NOT NULL
+            , failed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            , PRIMARY KEY (run_id, day)
+        )
+        """,
+    ),
+    (
+        "bamboo.refetched_days",
+        """
+        CREATE TABLE IF NOT EXISTS bamboo.refetched_days (
+            run_id TEXT NOT NULL
+            , day DATE NOT NULL
+            , new_records INT NOT NULL
+            , gone_records INT NOT NULL
+            , PRIMARY KEY (run_id, day)
         )
         """,
     ),
@@ -320,6 +349,36 @@ DAY_LOADS = """
 SELECT to_char(day, 'YYYY-MM-DD'), extracted, validated, rejected, unreadable_passback,
     prepared, inserted
 FROM bamboo.day_loads WHERE day = ANY(%s) ORDER BY day
+"""
+
+# Days of a run that failed (keyed by the run's root, so a re-execution sees its own failures).
+# A step first forgets the failures of the days it is about to process again.
+RUN_FAILURES = """
+SELECT day, step, reason FROM bamboo.day_failures WHERE run_id = %s ORDER BY day
+"""
+FORGET_FAILURES = "DELETE FROM bamboo.day_failures WHERE run_id = %s AND day = ANY(%s)"
+RECORD_FAILURE = """
+INSERT INTO bamboo.day_failures (run_id, day, step, reason) VALUES (%s, %s, %s, %s)
+ON CONFLICT (run_id, day) DO UPDATE SET
+    step = EXCLUDED.step, reason = EXCLUDED.reason, failed_at = now()
+"""
+RECORD_REFETCHED = """
+INSERT INTO bamboo.refetched_days (run_id, day, new_records, gone_records) VALUES (%s, %s, %s, %s)
+ON CONFLICT (run_id, day) DO UPDATE SET
+    new_records = EXCLUDED.new_records, gone_records = EXCLUDED.gone_records
+"""
+# For the digest: the run's failed days and late records, one row per day.
+DIGEST_FAILURES = """
+SELECT to_char(day, 'YYYY-MM-DD'), step, reason FROM bamboo.day_failures
+WHERE run_id = %s ORDER BY day
+"""
+DIGEST_REFETCHED = """
+SELECT to_char(day, 'YYYY-MM-DD'), new_records, gone_records FROM bamboo.refetched_days
+WHERE run_id = %s ORDER BY day
+"""
+# The volume check's history: records extracted on the days of the four weeks before.
+EXTRACTED_BETWEEN = """
+SELECT day, extracted FROM bamboo.day_loads WHERE day >= %s AND day <= %s
 """
 
 # Checks (bamboo_assets/checks.py). A valid unique index on exactly (user_id, created_at)

@@ -39,6 +39,13 @@ def first_days_copy(day: date, first_seen: dict[str, datetime]) -> str:
     )
 
 
+# The keys the notebook reads from each record; the API-shape check counts any other, or any
+# of these missing.
+NOTEBOOK_KEYS = frozenset(
+    ("lti_user_id", "passback_params", "is_correct", "attempt_type", "created_at")
+)
+
+
 @dataclass
 class DayVerdict:
     """What judging one day's answer found."""
@@ -48,6 +55,9 @@ class DayVerdict:
     rejected: Counter[str] = field(default_factory=Counter)
     unreadable_passback: int = 0
     first_seen: dict[str, datetime] = field(default_factory=dict)  # user → earliest valid row
+    fast_path: int = 0  # records read by rules.common_attempt, the others by json and judge
+    unexpected_keys: Counter[str] = field(default_factory=Counter)  # key → records carrying it
+    missing_keys: Counter[str] = field(default_factory=Counter)  # key → records lacking it
 
     @property
     def rejected_total(self) -> int:
@@ -77,6 +87,10 @@ def judge_answer(
         # Records of the usual shape arrive already judged (`plain`: read by
         # rules.common_attempt), and their text holds no backslash or control character:
         # nothing to escape for COPY.
+        verdict.fast_path += plain
+        if not plain and type(record) is dict:  # the fast path reads only the five keys
+            verdict.unexpected_keys.update(record.keys() - NOTEBOOK_KEYS)
+            verdict.missing_keys.update(NOTEBOOK_KEYS - record.keys())
         outcome, unreadable = (record, False) if plain else judge(record, timezone)
         if isinstance(outcome, Rejection):
             verdict.rejected[outcome.reason] += 1

@@ -1,5 +1,7 @@
 """Running Bamboo's assets through Dagster in tests, the way a backfill runs them."""
 
+import email
+import email.policy
 from pathlib import Path
 
 import dagster as dg
@@ -9,7 +11,7 @@ from bamboo_assets.assets import PIPELINE
 from bamboo_assets.resources.dashboard import CsvDashboard
 from bamboo_assets.resources.mail import OutboxMailer
 from bamboo_assets.resources.raw_answers import RawAnswerStore
-from bamboo_assets.resources.statistics_api import SimulatedStatisticsApi
+from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi, SimulatedStatisticsApi
 from bamboo_assets.schedules import RANGE_END, RANGE_START
 from bamboo_assets.sensors import failed_run_alert
 from bamboo_assets.settings import PipelineSettings
@@ -28,13 +30,18 @@ LINEAGE = [
 
 
 def materialize_days(
-    first: str, last: str, resources: dict, assets: list | None = None, **kwargs
+    first: str,
+    last: str,
+    resources: dict,
+    assets: list | None = None,
+    tags: dict[str, str] | None = None,
+    **kwargs,
 ) -> dg.ExecuteInProcessResult:
     """One run over the days `first`..`last`, as a single-run backfill does it."""
     return dg.materialize(
         assets or ASSETS,
         resources=resources,
-        tags={RANGE_START: first, RANGE_END: last},
+        tags={RANGE_START: first, RANGE_END: last, **(tags or {})},
         raise_on_error=False,
         **kwargs,
     )
@@ -69,6 +76,25 @@ def alert_failed_run(
         resources=resources,
     ).for_run_failure()
     failed_run_alert(context)
+
+
+def fake_api_resources(home: Path, warehouse, url: str, client_key: str) -> dict:
+    """local_resources with the real API client pointed at a fake server: one retry, no
+    waiting between tries."""
+    client = ItresumeStatisticsApi(
+        url=url, client="acme", client_key=client_key, retries=1, backoff_seconds=0.01
+    )
+    return local_resources(home, warehouse) | {"statistics_api": client}
+
+
+def digests(home: Path) -> list[str]:
+    """The e-mails in the outbox, oldest first: subject line, then the body as read."""
+    texts = []
+    for path in sorted((home / "outbox").glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain",)).get_content()
+        texts.append(f"Subject: {message['Subject']}\n{body}")
+    return texts
 
 
 def query(dsn: str, statement: str, params: tuple = ()) -> list[tuple]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bamboo_assets.messages import DayLoad, DayMetrics, digest
+from bamboo_assets.messages import DayFailure, DayLoad, DayMetrics, Refetched, digest
 from bamboo_assets.resources.mail import SmtpMailer
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
 from bamboo_assets.resources.warehouse import PostgresWarehouse
@@ -125,6 +125,9 @@ def test_a_days_digest_gives_its_metrics_against_a_week_earlier_and_the_failed_c
     assert html.count("<tr>") >= 8
 
 
+FAILED = "statistics API answered HTTP 503 after 3 tries"
+
+
 def test_failed_days_and_late_records_given_by_other_steps_are_reported() -> None:
     loads = [DayLoad("2025-03-02", 100, 95, 5, 0, 95, 95)]
     metrics = [DayMetrics("2025-03-02", 95, 40, 10, 2), DayMetrics("2025-02-23", 0, 0, 0, 0)]
@@ -134,12 +137,18 @@ def test_failed_days_and_late_records_given_by_other_steps_are_reported() -> Non
         metrics,
         [],
         "https://docs.google.com/spreadsheets/d/x",
-        failed_days={"2025-03-01": "statistics API answered HTTP 503 after 3 tries"},
-        late_records={"2025-03-02": 7},
+        failed_days=[DayFailure("2025-03-01", "raw_attempts", FAILED)],
+        refetched=[Refetched("2025-03-02", 7, 2)],
     )
-    assert "    2025-03-01: statistics API answered HTTP 503 after 3 tries" in message.text
+    assert message.subject.endswith(", 1 failed")
+    assert (
+        "    2025-03-01 at raw_attempts: statistics API answered HTTP 503 after 3 tries"
+        in message.text
+    )
     assert "statistics API answered HTTP 503 after 3 tries" in message.html
+    assert "    2025-03-02: 7 new / 2 no longer returned" in message.text
+    assert "<td" in message.html and ">7</td>" in message.html
     line = next(row for row in message.text.splitlines() if row.startswith("    2025-03-02"))
     assert line.split()[1:3] == ["95", "+95"]  # a week earlier had no attempts: no percentage
-    assert "n/a" in line and line.split()[-1] == "7"
+    assert "n/a" in line
     assert "Rows extracted by API: 100" in message.text

@@ -195,11 +195,19 @@ query Materializations($assetKeys: [AssetKeyInput!], $partitions: [String!]) {
 
 
 @pytest.fixture
-def webserver(tmp_path: Path, database_dsn: str) -> Iterator[Webserver]:
+def webserver_env() -> dict[str, str]:
+    """Variables a test module adds to the processes' environment (override to set some)."""
+    return {}
+
+
+@pytest.fixture
+def webserver(
+    tmp_path: Path, database_dsn: str, webserver_env: dict[str, str]
+) -> Iterator[Webserver]:
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()
     shutil.copy(LOCAL_INSTANCE, dagster_home / "dagster.yaml")
-    env = bamboo_env(tmp_path / "bamboo", database_dsn, dagster_home)
+    env = bamboo_env(tmp_path / "bamboo", database_dsn, dagster_home) | webserver_env
     port = free_port()
     with ExitStack() as stack:  # stops every process group started here, whatever happens
         web = stack.enter_context(

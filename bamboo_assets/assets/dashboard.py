@@ -5,6 +5,7 @@ from datetime import timedelta
 import dagster as dg
 
 from bamboo_assets import checks, sql
+from bamboo_assets.assets import run_days
 from bamboo_assets.assets.common import daily_asset
 from bamboo_assets.assets.metrics import daily_metrics
 from bamboo_assets.resources.dashboard import Dashboard
@@ -34,9 +35,11 @@ def dashboard_sheet(
     the `google_sheets` pool.
     """
     with warehouse.connect() as conn:
+        _, earlier = run_days.remaining(context, conn)
         metrics = conn.execute(sql.ALL_METRICS).fetchall()
     report = dashboard.refresh(metrics)
     matches = checks.dashboard_matches(report.written, metrics, report.chart_matches)
+    run_days.conclude(context, earlier)
     plan = report.plan
     context.log.info(
         f"dashboard {report.location}: {len(plan.appended_days)} rows appended, "

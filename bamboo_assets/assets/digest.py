@@ -6,10 +6,10 @@ from datetime import timedelta
 import dagster as dg
 
 from bamboo_assets import sql
+from bamboo_assets.assets import run_days
 from bamboo_assets.assets.common import daily_asset
 from bamboo_assets.assets.dashboard import dashboard_sheet
-from bamboo_assets.messages import DayLoad, DayMetrics, FailedCheck, digest
-from bamboo_assets.partitions import partition_days
+from bamboo_assets.messages import DayFailure, DayLoad, DayMetrics, FailedCheck, Refetched, digest
 from bamboo_assets.resources.dashboard import Dashboard
 from bamboo_assets.resources.mail import Mailer
 from bamboo_assets.resources.warehouse import Warehouse
@@ -49,24 +49,31 @@ def digest_email(
     four metrics against the same weekday a week earlier, the rejected share, the checks that
     did not pass, then the notebook's counts; plain text with an HTML alternative.
 
-    It is the last step, so a mail failure never undoes or blocks the data: the data assets
-    stay materialized, this step fails visibly (after the mailer's own retries) and can be
-    re-executed alone.
+    It lists the run's failed days beside the loaded ones, and the days fetched again with
+    their late records. It is the last step, so a mail failure never undoes or blocks the
+    data: the data assets stay materialized, this step fails visibly (after the mailer's own
+    retries) and can be re-executed alone.
     """
-    days = partition_days(context)
-    compared = sorted(set(days) | {day - timedelta(days=7) for day in days})
     with warehouse.connect() as conn:
+        days, earlier = run_days.remaining(context, conn)
+        compared = sorted(set(days) | {day - timedelta(days=7) for day in days})
+        run = run_days.run_key(context)
         loads = [DayLoad(*row) for row in conn.execute(sql.DAY_LOADS, (days,))]
         metrics = [DayMetrics(*row) for row in conn.execute(sql.METRICS_OF_DAYS, (compared,))]
+        failures = [DayFailure(*row) for row in conn.execute(sql.DIGEST_FAILURES, (run,))]
+        refetched = [Refetched(*row) for row in conn.execute(sql.DIGEST_REFETCHED, (run,))]
     message = digest(
         [str(day) for day in days],
         loads,
         metrics,
         failed_checks(context.instance, context.run_id),
         dashboard.location(),
+        failed_days=failures,
+        refetched=refetched,
     )
     where = mailer.send(message.subject, message.text, log=context.log.warning, html=message.html)
     context.log.info(f"digest sent: {where}")
+    run_days.conclude(context, earlier)
     return dg.MaterializeResult(
         metadata={
             "subject": message.subject,

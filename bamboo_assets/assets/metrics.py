@@ -5,9 +5,9 @@ from datetime import date
 import dagster as dg
 
 from bamboo_assets import catalog, checks, sql
+from bamboo_assets.assets import run_days
 from bamboo_assets.assets.common import daily_asset, metadata_table
 from bamboo_assets.assets.ingest import solutions_table
-from bamboo_assets.partitions import partition_days
 from bamboo_assets.resources.warehouse import Warehouse
 
 
@@ -53,12 +53,14 @@ def daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
     also recomputes the later days whose `new_users_per_day` it changed: the result equals
     the notebook's query over the whole table, whatever order days are loaded in.
     """
-    days = partition_days(context)
-    with warehouse.connect() as conn, conn.transaction():
-        conn.execute(sql.LOCK, (sql.LOCK_METRICS, 0))
-        recomputed, changed = refresh_metrics(conn, days)
-        reconciled = checks.metrics_match(conn, recomputed)
-        (rows,) = conn.execute(sql.METRICS_ROWS).fetchone()
+    with warehouse.connect() as conn:
+        days, earlier = run_days.remaining(context, conn)
+        with conn.transaction():
+            conn.execute(sql.LOCK, (sql.LOCK_METRICS, 0))
+            recomputed, changed = refresh_metrics(conn, days)
+            reconciled = checks.metrics_match(conn, recomputed)
+            (rows,) = conn.execute(sql.METRICS_ROWS).fetchone()
+    run_days.conclude(context, earlier)
     later = [day for day in changed if day > days[-1]]
     if later:
         context.log.info(f"new_users_per_day changed on later days: {later}")

@@ -18,7 +18,8 @@ class UnusableAnswer(ValueError):
 
 
 class RawAnswerStore(dg.ConfigurableResource):
-    """A folder of answers: `<day>.json`, plus `failed/` for answers that were not a list.
+    """A folder of answers: `<day>.json` with `<day>.json.fetched` (when it was fetched), plus
+    `failed/` for answers that were not a list.
 
     In production this folder must be shared by every run (a volume in Kubernetes).
     """
@@ -27,6 +28,21 @@ class RawAnswerStore(dg.ConfigurableResource):
 
     def answer_path(self, day: date) -> Path:
         return Path(self.directory) / f"{day.isoformat()}.json"
+
+    def fetched_at(self, day: date) -> datetime | None:
+        """When the day's stored answer was fetched (its `.fetched` note), None if unknown."""
+        note = self._fetched_note(day)
+        if not (note.exists() and self.answer_path(day).exists()):
+            return None
+        return datetime.fromisoformat(note.read_text().strip())
+
+    def mark_fetched(self, day: date, when: datetime) -> None:
+        """Note when the day's answer (just kept) was fetched: what makes it final later."""
+        self._fetched_note(day).write_text(when.isoformat() + "\n")
+
+    def _fetched_note(self, day: date) -> Path:
+        answer = self.answer_path(day)
+        return answer.with_name(answer.name + ".fetched")
 
     def incoming_path(self, day: date) -> Path:
         """A new file for one download of `day`: two runs of the same day never share one."""

@@ -60,11 +60,12 @@ def test_an_api_that_keeps_failing_fails_the_days_loads_nothing_and_a_rerun_reco
     # The API now has a different answer for the earlier day, but answers 503 to every try.
     answers.by_day[str(before)] = simulated(before, 45)
     api.fail_next(*[Reply(503, b'{"errors": "maintenance"}')] * 6)
-    failed = run(production(), str(before), str(fresh))
+    refetch = {"ops": {"raw_attempts": {"config": {"refetch": True}}}}  # the day is final
+    failed = run(production(), str(before), str(fresh), run_config=refetch)
 
     assert not failed.success
     message = failure_message(failed.result, "raw_attempts")
-    assert "2 of 2 days not fetched; nothing was loaded for them" in message
+    assert "2 of 2 days failed; nothing was loaded for them" in message
     for day in (before, fresh):
         assert (
             f"{day}: statistics API {api.url} (client acme) answered HTTP 503 for {day} "
@@ -76,7 +77,7 @@ def test_an_api_that_keeps_failing_fails_the_days_loads_nothing_and_a_rerun_reco
     assert day_counts(database_dsn, before) == kept_counts
     assert day_counts(database_dsn, fresh) == dict.fromkeys(kept_counts, 0)
 
-    recovered = run(production(), str(before), str(fresh))
+    recovered = run(production(), str(before), str(fresh), run_config=refetch)
     assert recovered.success
     assert (raw_dir(env) / f"{before}.json").read_bytes() == simulated(before, 45)
     assert day_counts(database_dsn, fresh)["solutions"] > 0

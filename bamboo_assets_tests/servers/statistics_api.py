@@ -83,7 +83,9 @@ class FakeStatisticsApi(HttpFake):
     """`GET /api/statistics?client=&client_key=&start=&end=` answering what `answer` returns.
 
     Faults queued with fail_next() are consumed one per request, in order, before the
-    normal answer. The server stops itself after `max_lifetime_seconds` if never exited.
+    normal answer; a fault set with fail_day() answers every request for that day until
+    cleared (a day that always fails, or always answers `[]`). The server stops itself after
+    `max_lifetime_seconds` if never exited.
     """
 
     handler = _Handler
@@ -104,6 +106,7 @@ class FakeStatisticsApi(HttpFake):
         super().__init__(max_lifetime_seconds)
         self._lock = threading.Lock()
         self._faults: deque[Fault] = deque()
+        self._day_faults: dict[str, Fault] = {}
         self._requests: list[dict[str, str]] = []
         self._request_times: list[float] = []
         self._stopping = threading.Event()
@@ -145,6 +148,15 @@ class FakeStatisticsApi(HttpFake):
         with self._lock:
             self._faults.extend(faults)
 
+    def fail_day(self, day: str, fault: Fault | None) -> None:
+        """Answer every request whose `start` is on `day` (YYYY-MM-DD) with `fault`, after
+        the queued faults; None clears it."""
+        with self._lock:
+            if fault is None:
+                self._day_faults.pop(day, None)
+            else:
+                self._day_faults[day] = fault
+
     # -- serving -----------------------------------------------------------------------------
 
     def _serve(self, handler: _Handler) -> None:
@@ -157,7 +169,11 @@ class FakeStatisticsApi(HttpFake):
         with self._lock:
             self._requests.append(params)
             self._request_times.append(time.monotonic())
-            fault = self._faults.popleft() if self._faults else None
+            fault = (
+                self._faults.popleft()
+                if self._faults
+                else self._day_faults.get(params.get("start", "")[:10])
+            )
 
         if isinstance(fault, Reply):
             self._send_reply(handler, fault)

@@ -1,0 +1,101 @@
+"""The volume check (issue 8, point 3): a day's record count far outside the same weekday's
+recent history fails a warning check; no verdict until enough history exists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from bamboo_assets.checks import VolumeRule, volume_band
+from bamboo_assets.resources.warehouse import PostgresWarehouse
+from bamboo_assets.settings import SettingsError, load_settings
+from bamboo_assets_tests.faults import Answers
+from bamboo_assets_tests.helpers import ASSETS, fake_api_resources, materialize_days
+from bamboo_assets_tests.servers import FakeStatisticsApi, Reply
+
+KEY = "sk-volume-19c4"
+DAY = date(2025, 3, 26)  # a Wednesday
+RULE = VolumeRule()  # the defaults: 0.5x to 2x the median, at least 3 of 4 weeks known
+
+
+def test_the_band_is_half_to_twice_the_median_of_the_same_weekday_over_four_weeks() -> None:
+    weeks = {DAY - timedelta(weeks=n): count for n, count in [(1, 8000), (2, 9000), (3, 30)]}
+    other_days = {DAY - timedelta(days=n): 10**6 for n in range(1, 7)}  # other weekdays
+    assert volume_band(DAY, weeks | other_days, RULE) == (4000.0, 16000.0)
+    weeks[DAY - timedelta(weeks=4)] = 8600
+    assert volume_band(DAY, weeks, RULE) == (0.5 * 8300, 2 * 8300)
+    assert volume_band(DAY, weeks, VolumeRule(low_ratio=0.8, high_ratio=1.5)) == (6640, 12450)
+
+
+def test_there_is_no_verdict_until_enough_weeks_are_known() -> None:
+    two_weeks = {DAY - timedelta(weeks=1): 8000, DAY - timedelta(weeks=2): 9000}
+    assert volume_band(DAY, {}, RULE) is None
+    assert volume_band(DAY, two_weeks, RULE) is None
+    assert volume_band(DAY, two_weeks, VolumeRule(min_weeks=2)) == (4250.0, 17000.0)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeStatisticsApi]:
+    with FakeStatisticsApi(Answers(records_per_day=1000), client_key=KEY) as server:
+        yield server
+
+
+def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_an_empty_day_among_days_of_a_thousand_fails_the_warning_and_an_ordinary_day_passes(
+    api: FakeStatisticsApi, bamboo_home: Path, warehouse: PostgresWarehouse
+) -> None:
+    resources = fake_api_resources(bamboo_home, warehouse, api.url, KEY)
+    history = materialize_days(
+        str(DAY - timedelta(weeks=3)), str(DAY - timedelta(days=1)), resources, ASSETS[:2]
+    )
+    assert history.success
+
+    api.fail_day(str(DAY), Reply(200, b"[]"))
+    empty = materialize_days(str(DAY), str(DAY), resources)
+
+    assert empty.success  # a warning: the day loads, the run goes on
+    check = checks_of(empty)["record_volume_within_history"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    (row,) = check.metadata["per_day"].value.records
+    assert (row.data["day"], row.data["records"], row.data["verdict"]) == (str(DAY), 0, "too few")
+    low, high = row.data["expected_low"], row.data["expected_high"]
+    assert 400 <= low < high <= 2400  # half and twice a median near 1000
+    assert check.description == f"{DAY}: 0 records, expected {low:,.0f} to {high:,.0f}"
+
+    ordinary = DAY + timedelta(days=1)
+    passed = materialize_days(str(ordinary), str(ordinary), resources)
+    assert passed.success
+    assert {name: e.passed for name, e in checks_of(passed).items()} == dict.fromkeys(
+        [
+            "rejected_share_below_threshold",
+            "record_volume_within_history",
+            "api_records_have_the_expected_keys",
+            "no_duplicate_attempts",
+            "metrics_match_solutions",
+            "dashboard_matches_metrics",
+        ],
+        True,
+    )
+    (row,) = checks_of(passed)["record_volume_within_history"].metadata["per_day"].value.records
+    assert row.data["verdict"] == "ok"
+
+
+def test_the_thresholds_come_from_the_environment_and_nonsense_is_refused() -> None:
+    env = {
+        "BAMBOO_VOLUME_LOW_RATIO": "0.25",
+        "BAMBOO_VOLUME_HIGH_RATIO": "3",
+        "BAMBOO_VOLUME_MIN_WEEKS": "2",
+    }
+    assert load_settings(env).volume == VolumeRule(low_ratio=0.25, high_ratio=3, min_weeks=2)
+    assert load_settings({}).volume == VolumeRule(low_ratio=0.5, high_ratio=2, min_weeks=3)
+    with pytest.raises(SettingsError, match="BAMBOO_VOLUME_LOW_RATIO must be at least 0 and "):
+        load_settings({"BAMBOO_VOLUME_LOW_RATIO": "2", "BAMBOO_VOLUME_HIGH_RATIO": "1"})
+    with pytest.raises(SettingsError, match="BAMBOO_VOLUME_MIN_WEEKS must be 1 to 4, got 5"):
+        load_settings({"BAMBOO_VOLUME_MIN_WEEKS": "5"})
