@@ -145,7 +145,9 @@ def launch_day(webserver: Webserver, day: str) -> str:
 
 
 def run_status(webserver: Webserver, run_id: str) -> dict:
-    return webserver.graphql(RUN, runId=run_id)["runOrError"]
+    found = webserver.graphql(RUN, runId=run_id)["runOrError"]
+    assert found["__typename"] == "Run", f"run {run_id} is not in the instance: {found}"
+    return found
 
 
 def test_a_day_runs_in_the_stack_and_survives_down_and_up(stack: Stack) -> None:
