@@ -129,6 +129,8 @@ _COMMON_RECORD = re.compile(
     + _WS
     + r"\}"
 )
+if tuple(_COMMON_RECORD.groupindex) != Attempt._fields:
+    raise AssertionError("rules._COMMON_RECORD's groups must be Attempt's fields, in order")
 _IS_CORRECT = {"null": None, "0": 0, "1": 1, "true": 1, "false": 0}
 
 
@@ -138,9 +140,9 @@ def common_attempt(text: str, start: int) -> tuple[Attempt, int] | None:
     match = _COMMON_RECORD.match(text, start)
     if match is None:
         return None
-    user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = match.group(
-        *Attempt._fields
-    )
+    # The groups are Attempt's fields in order (checked at import), so one groups() call reads
+    # them all: a million records a day make the cheaper call worth it.
+    user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = match.groups()
     try:
         moment = datetime.fromisoformat(created_at)
     except ValueError:  # e.g. month 13: `judge` gives the reason

@@ -91,6 +91,7 @@ def test_non_ascii_text_without_surrogates_is_kept() -> None:
         ({"passback_params": "x"}, False),  # lti_user_id missing
         (record(lti_user_id=None, passback_params="x"), False),
         (record(lti_user_id="a" * 513, passback_params="x"), False),
+        ({"lti_user_id": "u1", "is_correct": 1}, False),  # passback_params missing: a reason
         (record(passback_params="x", is_correct=2), True),
         (record(passback_params="x"), True),
         (record(), False),
