@@ -28,4 +28,5 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python -m benchmarks

@@ -30,7 +30,7 @@ from bamboo_assets import sql
 from bamboo_assets.assets.ingest import _validate_day
 from bamboo_assets.resources.dashboard import GoogleSheetsDashboard
 from bamboo_assets.resources.mail import SmtpMailer
-from bamboo_assets.resources.raw_answers import RawAnswerStore
+from bamboo_assets.resources.raw_answers import RawAnswerStore, write_answer
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
 from bamboo_assets.resources.warehouse import PostgresWarehouse
 from bamboo_assets.rules import Attempt, judge
@@ -55,6 +55,7 @@ from bamboo_assets_tests.helpers import (
     materialize_days,
     notebook_metrics,
     query,
+    stored_answer,
     stored_metrics,
 )
 from bamboo_assets_tests.servers import (
@@ -220,7 +221,7 @@ def test_transient_api_errors_are_retried_with_backoff_honouring_retry_after(
     outcome = run(production(), assets=ASSETS[:1])
 
     assert outcome.success
-    assert (raw_dir(env) / f"{D}.json").read_bytes() == simulated(DAY, 30)
+    assert stored_answer(raw_dir(env) / f"{D}.json.zst") == simulated(DAY, 30)
     retries = [line for line in outcome.log if "retrying" in line]
     assert retries == [
         f"statistics API: HTTP {status}; retrying (attempt 2 of 3, waiting "
@@ -247,7 +248,7 @@ def test_an_api_that_keeps_failing_fails_the_days_loads_nothing_and_a_rerun_reco
 ) -> None:
     before, fresh = DAY, DAY + timedelta(days=1)
     assert run(production()).success
-    kept_answer = (raw_dir(env) / f"{before}.json").read_bytes()
+    kept_answer = stored_answer(raw_dir(env) / f"{before}.json.zst")
     kept_counts = day_counts(database_dsn, before)
     assert kept_counts["solutions"] > 0
 
@@ -265,14 +266,14 @@ def test_an_api_that_keeps_failing_fails_the_days_loads_nothing_and_a_rerun_reco
             "after 3 tries"
         ) in message
     assert materialized(failed.result) == set()
-    assert (raw_dir(env) / f"{before}.json").read_bytes() == kept_answer
-    assert not (raw_dir(env) / f"{fresh}.json").exists()
+    assert stored_answer(raw_dir(env) / f"{before}.json.zst") == kept_answer
+    assert not (raw_dir(env) / f"{fresh}.json.zst").exists()
     assert day_counts(database_dsn, before) == kept_counts
     assert day_counts(database_dsn, fresh) == dict.fromkeys(kept_counts, 0)
 
     recovered = run(production(), str(before), str(fresh))
     assert recovered.success
-    assert (raw_dir(env) / f"{before}.json").read_bytes() == simulated(before, 45)
+    assert stored_answer(raw_dir(env) / f"{before}.json.zst") == simulated(before, 45)
     assert day_counts(database_dsn, fresh)["solutions"] > 0
     assert stored_metrics(database_dsn) == notebook_metrics(database_dsn)
 
@@ -339,11 +340,11 @@ def test_a_cut_off_body_fails_the_day_and_keeps_the_bytes_received(
     message = failure_message(outcome.result, "raw_attempts")
     assert f"cut off the answer for {D} after " in message
     assert f" of {len(body)} bytes (ChunkedEncodingError); nothing was loaded for {D}" in message
-    (partial,) = (raw_dir(env) / "incoming").glob(f"{D}-*.json")
+    (partial,) = (raw_dir(env) / "incoming").glob(f"{D}-*.json.zst")
     assert f"the bytes received are kept at {partial}" in message
     assert 0 < partial.stat().st_size < len(body)
-    assert body.startswith(partial.read_bytes())
-    assert not (raw_dir(env) / f"{D}.json").exists()
+    assert body.startswith(stored_answer(partial))
+    assert not (raw_dir(env) / f"{D}.json.zst").exists()
     assert day_counts(database_dsn, DAY)["solutions"] == 0
 
 
@@ -366,11 +367,11 @@ def test_an_answer_that_is_not_a_json_list_is_set_aside_and_nothing_is_loaded(
 
     assert not outcome.success
     message = failure_message(outcome.result, "raw_attempts")
-    (kept,) = (raw_dir(env) / "failed").glob(f"{D}-*.json")
+    (kept,) = (raw_dir(env) / "failed").glob(f"{D}-*.json.zst")
     assert f"the answer for {D} is not a JSON list: {says}" in message
     assert f"kept at {kept}" in message
-    assert kept.read_bytes() == body
-    assert not (raw_dir(env) / f"{D}.json").exists()
+    assert stored_answer(kept) == body
+    assert not (raw_dir(env) / f"{D}.json.zst").exists()
     assert day_counts(database_dsn, DAY) == dict.fromkeys(day_counts(database_dsn, DAY), 0)
 
 
@@ -385,10 +386,10 @@ def test_a_list_with_broken_json_inside_fails_validation_and_loads_nothing(
 
     assert not outcome.success
     message = failure_message(outcome.result, "validated_attempts")
-    stored = raw_dir(env) / f"{D}.json"
+    stored = raw_dir(env) / f"{D}.json.zst"
     assert f"the stored answer for {D} is not valid JSON" in message
     assert f"it is kept at {stored} for inspection and nothing was loaded for {D}" in message
-    assert stored.read_bytes() == body
+    assert stored_answer(stored) == body
     assert day_counts(database_dsn, DAY) == dict.fromkeys(day_counts(database_dsn, DAY), 0)
 
 
@@ -581,7 +582,8 @@ def load_day(bamboo_home: Path, database_dsn: str):
 
     def load(answer: bytes) -> tuple[list[tuple], list[tuple]]:
         """The rows in public.solutions, and (position, reason, record) of each rejection."""
-        raw.answer_path(DAY).write_bytes(answer)
+        with write_answer(raw.answer_path(DAY)) as out:
+            out.write(answer)
         with warehouse.connect() as conn:
             conn.execute("TRUNCATE public.solutions")
             _validate_day(conn, DAY, raw)
