@@ -44,6 +44,7 @@ class Settings:
     schedule_cron: str
     refetch_days: int
     max_rejected_share: float
+    raw_retention_days: int | None = None  # None: raw answers are kept for ever
 
     @property
     def tz(self) -> ZoneInfo:
@@ -58,7 +59,9 @@ def _get(env: Mapping[str, str], *names: str) -> tuple[str, str] | None:
     return None
 
 
-def _number(env: Mapping[str, str], name: str, default: float, kind: type = int) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float | None, kind: type = int
+) -> float | None:
     raw = env.get(name, "").strip()
     try:
         return kind(raw) if raw else default
@@ -78,6 +81,12 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         date.fromisoformat(start_date)
     except ValueError:
         raise SettingsError(f"BAMBOO_START_DATE must be YYYY-MM-DD, got {start_date!r}") from None
+    retention = _number(env, "BAMBOO_RAW_RETENTION_DAYS", None)
+    if retention is not None and retention < 1:
+        raise SettingsError(
+            f"BAMBOO_RAW_RETENTION_DAYS must be at least 1 (days), got {retention}; "
+            "leave it unset to keep raw answers"
+        )
     return Settings(
         home=home,
         timezone=timezone,
@@ -85,6 +94,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         schedule_cron=env.get("BAMBOO_SCHEDULE_CRON") or "0 3 * * *",
         refetch_days=int(_number(env, "BAMBOO_REFETCH_DAYS", 1)),
         max_rejected_share=_number(env, "BAMBOO_MAX_REJECTED_SHARE", 0.05, float),
+        raw_retention_days=retention,
     )
 
 
@@ -184,7 +194,9 @@ def build_resources(
     """Every resource the definitions need, chosen by the environment."""
     return {
         "statistics_api": statistics_api(env, settings),
-        "raw_answers": RawAnswerStore(directory=str(settings.home / "raw")),
+        "raw_answers": RawAnswerStore(
+            directory=str(settings.home / "raw"), retention_days=settings.raw_retention_days
+        ),
         "warehouse": warehouse(env, settings),
         "dashboard": dashboard(env, settings),
         "mailer": mailer(env, settings),

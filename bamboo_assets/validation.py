@@ -70,20 +70,26 @@ def judge_answer(
     verdict = DayVerdict()
     day_text = day.isoformat()
     lines: list[str] = []
+    add_line = lines.append
     position = -1
     first_seen = verdict.first_seen
+    earliest_of = first_seen.get
+    unreadable_passback = 0
     for position, (record, text) in enumerate(iter_records(answer, shortcut=common_attempt)):
         # Records of the usual shape arrive already judged (rules.common_attempt), and their
         # text holds no backslash or control character: nothing to escape for COPY.
         plain = type(record) is Attempt
-        outcome, unreadable = (record, False) if plain else judge(record, timezone)
-        verdict.unreadable_passback += unreadable
-        if isinstance(outcome, Rejection):
-            verdict.rejected[outcome.reason] += 1
-            rejected_out.write(f"{day_text}\t{position}\t{outcome.reason}\t{copy_text(text)}\n")
-            continue
+        if plain:
+            outcome = record
+        else:
+            outcome, unreadable = judge(record, timezone)
+            unreadable_passback += unreadable
+            if isinstance(outcome, Rejection):
+                verdict.rejected[outcome.reason] += 1
+                rejected_out.write(f"{day_text}\t{position}\t{outcome.reason}\t{copy_text(text)}\n")
+                continue
         user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = outcome
-        earliest = first_seen.get(user_id)
+        earliest = earliest_of(user_id)
         if earliest is None or created_at < earliest:
             first_seen[user_id] = created_at
         # One search over all the text is cheaper than one per field, and rarely finds anything.
@@ -94,18 +100,17 @@ def judge_answer(
                 copy_text(service_url),
             )
             user_id = copy_text(user_id)
-        else:
-            key = _NULL if key is None else key
-            sourcedid = _NULL if sourcedid is None else sourcedid
-            service_url = _NULL if service_url is None else service_url
-        lines.append(
-            f"{day_text}\t{position}\t{user_id}\t{key}\t{sourcedid}\t{service_url}\t"
+        add_line(
+            f"{day_text}\t{position}\t{user_id}\t{_NULL if key is None else key}\t"
+            f"{_NULL if sourcedid is None else sourcedid}\t"
+            f"{_NULL if service_url is None else service_url}\t"
             f"{_NULL if is_correct is None else is_correct}\t{attempt_type}\t{created_at}\n"
         )
         if len(lines) == _FLUSH_EVERY:
             write_valid("".join(lines))
             lines.clear()
     verdict.extracted = position + 1
+    verdict.unreadable_passback = unreadable_passback
     if lines:
         write_valid("".join(lines))
     verdict.valid = verdict.extracted - verdict.rejected_total
