@@ -28,6 +28,7 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python -m benchmarks
 
 # Mutation testing of the pure modules ([tool.mutmut] in pyproject.toml); CPU-bound, so the

@@ -65,6 +65,7 @@ class Settings:
     max_rejected_share: float
     webserver_url: str
     volume: VolumeRule = VolumeRule()
+    raw_retention_days: int | None = None  # None: raw answers are kept for ever
 
     @property
     def tz(self) -> ZoneInfo:
@@ -114,7 +115,9 @@ def _get(env: Mapping[str, str], *names: str) -> Variable | None:
     return None
 
 
-def _number(env: Mapping[str, str], name: str, default: float, kind: type = int) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float | None, kind: type = int
+) -> float | None:
     raw = env.get(name, "").strip()
     try:
         return kind(raw) if raw else default
@@ -167,6 +170,12 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         raise SettingsError(
             f"BAMBOO_VOLUME_MIN_WEEKS must be 1 to {volume.weeks}, got {volume.min_weeks}"
         )
+    retention = _number(env, "BAMBOO_RAW_RETENTION_DAYS", None)
+    if retention is not None and retention < 1:
+        raise SettingsError(
+            f"BAMBOO_RAW_RETENTION_DAYS must be at least 1 (days), got {retention}; "
+            "leave it unset to keep raw answers"
+        )
     return Settings(
         home=home,
         timezone=timezone,
@@ -176,6 +185,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         max_rejected_share=_number(env, "BAMBOO_MAX_REJECTED_SHARE", 0.05, float),
         webserver_url=env.get("DAGSTER_WEBSERVER_URL") or "http://127.0.0.1:3000",
         volume=volume,
+        raw_retention_days=retention,
     )
 
 
@@ -285,7 +295,9 @@ def build_resources(
             webserver_url=settings.webserver_url,
         ),
         "statistics_api": statistics_api(env, settings),
-        "raw_answers": RawAnswerStore(directory=str(settings.home / "raw")),
+        "raw_answers": RawAnswerStore(
+            directory=str(settings.home / "raw"), retention_days=settings.raw_retention_days
+        ),
         "warehouse": warehouse(env, settings),
         "dashboard": dashboard(env, settings),
         "mailer": mailer(env, settings),

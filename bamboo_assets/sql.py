@@ -7,7 +7,10 @@ Tables:
   to nothing on insert (a B-tree on `created_at` added ~35 % to a million-row load).
 - `public.daily_metrics` — one row per study day: the notebook's metrics, kept up to date.
 - `bamboo.validated_attempts` — valid rows of each day-partition, list-partitioned by `day` so a
-  re-run replaces a day with a TRUNCATE instead of a million-row DELETE.
+  re-run replaces a day with a TRUNCATE instead of a million-row DELETE. Each partition is
+  UNLOGGED: its rows are rebuilt from the stored answer at will, so they need no WAL; after a
+  crash PostgreSQL empties it, and the load refuses a day whose staged rows no longer match the
+  count validation recorded in `bamboo.day_loads`.
 - `bamboo.rejected_attempts` — every rejected record, exactly as received, with its reason.
 - `bamboo.user_first_day` — each user's first study day, kept with every load, so "new users
   per day" is an index count rather than a probe per user into `public.solutions`;
@@ -191,7 +194,8 @@ def day_partition(day: date) -> sql.Identifier:
 
 def create_day_partition(day: date) -> sql.Composed:
     return sql.SQL(
-        "CREATE TABLE IF NOT EXISTS {} PARTITION OF bamboo.validated_attempts FOR VALUES IN ({})"
+        "CREATE UNLOGGED TABLE IF NOT EXISTS {} "
+        "PARTITION OF bamboo.validated_attempts FOR VALUES IN ({})"
     ).format(day_partition(day), sql.Literal(day))
 
 
@@ -199,8 +203,16 @@ def truncate_day_partition(day: date) -> sql.Composed:
     return sql.SQL("TRUNCATE {}").format(day_partition(day))
 
 
+def unlog_day_partition(day: date) -> sql.Composed:
+    """A partition made before partitions were UNLOGGED becomes so (empty: nothing to copy);
+    for an unlogged one this does nothing."""
+    return sql.SQL("ALTER TABLE {} SET UNLOGGED").format(day_partition(day))
+
+
 def copy_into_day_partition(day: date) -> sql.Composed:
-    return sql.SQL("COPY {} FROM STDIN").format(day_partition(day))
+    """FREEZE: the partition was truncated in the same transaction, so its rows are written
+    already frozen and the first read does not rewrite every page to set hint bits."""
+    return sql.SQL("COPY {} FROM STDIN (FREEZE)").format(day_partition(day))
 
 
 REJECTED_SAMPLE = """
@@ -224,18 +236,67 @@ ON CONFLICT (day) DO UPDATE SET
     validated_at = EXCLUDED.validated_at, prepared = NULL, inserted = NULL, loaded_at = NULL
 """
 
-# The day's rows reach the unique index in its own order, and each (user_id, created_at)
-# is offered once: the first in the answer wins, as in the notebook.
-INSERT_SOLUTIONS = """
-INSERT INTO public.solutions (user_id, oauth_consumer_key, lis_result_sourcedid,
-    lis_outcome_service_url, is_correct, attempt_type, created_at)
-SELECT DISTINCT ON (user_id, created_at) user_id, oauth_consumer_key, lis_result_sourcedid,
-    lis_outcome_service_url, is_correct, attempt_type, created_at
-FROM bamboo.validated_attempts
-WHERE day = %s
-ORDER BY user_id, created_at, position
-ON CONFLICT (user_id, created_at) DO NOTHING
+# What a day-partition's staging holds against what validation counted (NULL: the day was
+# never validated), and the range of its created_at. An UNLOGGED partition is empty after a
+# crash: a mismatch means the staged rows are not the validated day.
+STAGED_DAY = """
+SELECT (SELECT validated FROM bamboo.day_loads WHERE day = %(day)s), count(*),
+    min(created_at), max(created_at)
+FROM bamboo.validated_attempts WHERE day = %(day)s
 """
+# One loader at a time may decide that no row can conflict: the check and the insert hold a
+# lock that other loads (and any writer) wait for; readers do not.
+LOCK_SOLUTIONS_TABLE = "LOCK TABLE public.solutions IN SHARE ROW EXCLUSIVE MODE"
+# Whether any row of public.solutions lies in a created_at range, through the BRIN index: a
+# planner misled by stale statistics would otherwise read the whole table to find none.
+CONFLICT_PROBE_BEGIN = "SET LOCAL enable_seqscan = off"
+CONFLICT_PROBE = """
+SELECT EXISTS (SELECT FROM public.solutions WHERE created_at BETWEEN %s AND %s)
+"""
+CONFLICT_PROBE_END = "RESET enable_seqscan"
+
+# The day's rows reach the unique index in its order, and each (user_id, created_at) is
+# offered once: the first in the answer wins, as in the notebook. The sort compares user_id
+# bytewise (COLLATE "C": memcmp and abbreviated keys instead of strcoll); equality is the
+# same under any deterministic collation, and for C and C.UTF-8 databases so is the order.
+_SOLUTION_COLUMNS = sql.SQL(", ").join(
+    map(
+        sql.Identifier,
+        (
+            "user_id",
+            "oauth_consumer_key",
+            "lis_result_sourcedid",
+            "lis_outcome_service_url",
+            "is_correct",
+            "attempt_type",
+            "created_at",
+        ),
+    )
+)
+_FIRST_OF_EACH_KEY = sql.SQL("""
+SELECT DISTINCT ON (user_id COLLATE "C", created_at) {columns}
+FROM bamboo.validated_attempts WHERE day = {day}
+ORDER BY user_id COLLATE "C", created_at, position
+""")
+# Reloads (the day as its one parameter): the rows already present are skipped.
+INSERT_SOLUTIONS = sql.SQL(
+    "INSERT INTO public.solutions ({}) {} ON CONFLICT (user_id, created_at) DO NOTHING"
+).format(
+    _SOLUTION_COLUMNS, _FIRST_OF_EACH_KEY.format(columns=_SOLUTION_COLUMNS, day=sql.Placeholder())
+)
+
+
+# A day no existing row can conflict with: its rows leave PostgreSQL sorted on one connection
+# and come back by COPY on the loading one, which writes a page of rows per WAL record (an
+# INSERT writes one per row) and skips ON CONFLICT's speculative insertion; the unique index
+# still refuses a duplicate.
+def copy_new_solutions_out(day: date) -> sql.Composed:
+    return sql.SQL("COPY ({}) TO STDOUT").format(
+        _FIRST_OF_EACH_KEY.format(columns=_SOLUTION_COLUMNS, day=sql.Literal(day))
+    )
+
+
+COPY_INTO_SOLUTIONS = sql.SQL("COPY public.solutions ({}) FROM STDIN").format(_SOLUTION_COLUMNS)
 
 # The sort before the insert fits in memory for a million-row day.
 LOAD_WORK_MEM = "SET LOCAL work_mem = '256MB'"

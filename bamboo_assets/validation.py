@@ -80,25 +80,33 @@ def judge_answer(
     verdict = DayVerdict()
     day_text = day.isoformat()
     lines: list[str] = []
+    add_line = lines.append
     position = -1
     first_seen = verdict.first_seen
+    earliest_of = first_seen.get
+    unreadable_passback = fast_path = 0
     records = iter_records(answer, shortcut=common_attempt)
     for position, (record, text, plain) in enumerate(records):
         # Records of the usual shape arrive already judged (`plain`: read by
         # rules.common_attempt), and their text holds no backslash or control character:
         # nothing to escape for COPY.
-        verdict.fast_path += plain
-        if not plain and type(record) is dict:  # the fast path reads only the five keys
-            verdict.unexpected_keys.update(record.keys() - NOTEBOOK_KEYS)
-            verdict.missing_keys.update(NOTEBOOK_KEYS - record.keys())
-        outcome, unreadable = (record, False) if plain else judge(record, timezone)
-        if isinstance(outcome, Rejection):
-            verdict.rejected[outcome.reason] += 1
-            rejected_out.write(f"{day_text}\t{position}\t{outcome.reason}\t{copy_text(text)}\n")
-            continue
-        verdict.unreadable_passback += unreadable  # loaded with three NULL LTI fields
+        if plain:
+            outcome = record
+            fast_path += 1
+        else:
+            if type(record) is dict:  # the fast path reads exactly the five keys
+                verdict.unexpected_keys.update(record.keys() - NOTEBOOK_KEYS)
+                verdict.missing_keys.update(NOTEBOOK_KEYS - record.keys())
+            outcome, unreadable = judge(record, timezone)
+            if isinstance(outcome, Rejection):
+                verdict.rejected[outcome.reason] += 1
+                rejected_out.write(
+                    f"{day_text}\t{position}\t{outcome.reason}\t{copy_text(text)}\n"
+                )
+                continue
+            unreadable_passback += unreadable  # loaded with three NULL LTI fields
         user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = outcome
-        earliest = first_seen.get(user_id)
+        earliest = earliest_of(user_id)
         if earliest is None or created_at < earliest:
             first_seen[user_id] = created_at
         # One search over all the text is cheaper than one per field, and rarely finds anything.
@@ -109,18 +117,18 @@ def judge_answer(
                 copy_text(service_url),
             )
             user_id = copy_text(user_id)
-        else:
-            key = _NULL if key is None else key
-            sourcedid = _NULL if sourcedid is None else sourcedid
-            service_url = _NULL if service_url is None else service_url
-        lines.append(
-            f"{day_text}\t{position}\t{user_id}\t{key}\t{sourcedid}\t{service_url}\t"
+        add_line(
+            f"{day_text}\t{position}\t{user_id}\t{_NULL if key is None else key}\t"
+            f"{_NULL if sourcedid is None else sourcedid}\t"
+            f"{_NULL if service_url is None else service_url}\t"
             f"{_NULL if is_correct is None else is_correct}\t{attempt_type}\t{created_at}\n"
         )
         if len(lines) == _FLUSH_EVERY:
             write_valid("".join(lines))
             lines.clear()
     verdict.extracted = position + 1
+    verdict.unreadable_passback = unreadable_passback
+    verdict.fast_path = fast_path
     if lines:
         write_valid("".join(lines))
     verdict.valid = verdict.extracted - verdict.rejected_total

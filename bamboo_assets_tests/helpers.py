@@ -10,7 +10,7 @@ import psycopg
 from bamboo_assets.assets import PIPELINE
 from bamboo_assets.resources.dashboard import CsvDashboard
 from bamboo_assets.resources.mail import OutboxMailer
-from bamboo_assets.resources.raw_answers import RawAnswerStore
+from bamboo_assets.resources.raw_answers import RawAnswerStore, read_answer
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi, SimulatedStatisticsApi
 from bamboo_assets.schedules import RANGE_END, RANGE_START
 from bamboo_assets.sensors import failed_run_alert
@@ -109,3 +109,9 @@ def stored_metrics(dsn: str) -> list[tuple]:
 def notebook_metrics(dsn: str) -> list[tuple]:
     """The notebook's own query over the whole table."""
     return query(dsn, NOTEBOOK_METRICS)
+
+
+def stored_answer(path: Path) -> bytes:
+    """A stored raw answer as the API sent it (the store keeps it zstd-compressed)."""
+    with read_answer(path) as answer:
+        return answer.read()

@@ -14,7 +14,13 @@ import pytest
 
 from bamboo_assets.settings import build_resources, load_settings
 from bamboo_assets.simulator import simulated_answer
-from bamboo_assets_tests.helpers import materialize_days, notebook_metrics, query, stored_metrics
+from bamboo_assets_tests.helpers import (
+    materialize_days,
+    notebook_metrics,
+    query,
+    stored_answer,
+    stored_metrics,
+)
 from bamboo_assets_tests.servers import FakeGoogleSheets, FakeStatisticsApi, SmtpServer
 
 SHEET = "sheet-e2e"
@@ -127,6 +133,7 @@ def test_a_three_day_backfill_fills_every_system_and_a_rerun_changes_nothing(
 def test_the_raw_answer_is_kept_as_received(servers, production_env: dict[str, str]) -> None:
     resources = build_resources(os.environ, load_settings(os.environ))
     assert materialize_days("2025-03-02", "2025-03-02", resources).success
-    stored = Path(production_env["BAMBOO_HOME"]) / "raw" / "2025-03-02.json"
-    assert stored.read_bytes() == simulated({"start": "2025-03-02 00:00:00.000000"})
-    assert len(json.loads(stored.read_bytes())) == 400
+    stored = Path(production_env["BAMBOO_HOME"]) / "raw" / "2025-03-02.json.zst"
+    kept = stored_answer(stored)
+    assert kept == simulated({"start": "2025-03-02 00:00:00.000000"})
+    assert len(json.loads(kept)) == 400

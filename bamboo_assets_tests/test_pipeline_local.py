@@ -1,11 +1,13 @@
 """The pipeline through Dagster on real PostgreSQL, with the local API, dashboard and outbox."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import psycopg
 
+from bamboo_assets.resources.raw_answers import RawAnswerStore, write_answer
 from bamboo_assets.resources.warehouse import PostgresWarehouse
 from bamboo_assets_tests.helpers import (
     local_resources,
@@ -104,7 +106,9 @@ def test_every_invalid_kind_is_kept_with_its_reason_and_no_valid_record_is_lost(
     answer = [*valid[:20], *cases.values(), *valid[20:]]
     raw = bamboo_home / "raw"
     raw.mkdir()
-    (raw / "2025-03-05.json").write_text(json.dumps(answer))
+    stored = RawAnswerStore(directory=str(raw)).answer_path(date(2025, 3, 5))
+    with write_answer(stored) as out:
+        out.write(json.dumps(answer).encode())
 
     resources = local_resources(bamboo_home, warehouse)
     result = materialize_days(

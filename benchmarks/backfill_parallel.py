@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from bamboo_assets.assets.ingest import raw_attempts
-from bamboo_assets.resources.raw_answers import RawAnswerStore
+from bamboo_assets.resources.raw_answers import SUFFIX, RawAnswerStore
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
 from bamboo_assets.schedules import RANGE_END, RANGE_START
 from bamboo_assets.simulator import simulated_answer
@@ -102,7 +102,7 @@ class Backfill:
             )
             seconds = time.perf_counter() - began
         arrivals = self.request_times()[seen:]
-        stored = len(list(store.glob("*.json")))
+        stored = len(list(store.glob(f"*{SUFFIX}")))
         if not result.success or stored != DAYS or len(arrivals) != DAYS:
             raise BenchmarkError(
                 f"{_label(parallel)}: success={result.success}, {stored} answers stored, "

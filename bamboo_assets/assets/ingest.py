@@ -16,7 +16,7 @@ from bamboo_assets.assets import run_days
 from bamboo_assets.assets.common import daily_asset, metadata_table
 from bamboo_assets.partitions import partition_days
 from bamboo_assets.refetch import is_final, late_records
-from bamboo_assets.resources.raw_answers import RawAnswerStore, UnusableAnswer
+from bamboo_assets.resources.raw_answers import RawAnswerStore, UnusableAnswer, read_answer
 from bamboo_assets.resources.statistics_api import Download, StatisticsApi, StatisticsApiError
 from bamboo_assets.resources.warehouse import Warehouse
 from bamboo_assets.settings import PipelineSettings
@@ -67,7 +67,7 @@ class DayFetch:
 def _late_records(previous: Path, current: Path) -> tuple[int, int] | None:
     """New and vanished records of a day fetched again; None if either answer is unreadable
     (the day then fails on its own)."""
-    with previous.open("rb") as before, current.open("rb") as after:
+    with read_answer(previous) as before, read_answer(current) as after:
         try:
             return late_records(before, after)
         except MalformedAnswer:
@@ -98,7 +98,7 @@ def raw_attempts(
     warehouse: Warehouse,
     pipeline_settings: PipelineSettings,
 ) -> dg.MaterializeResult:
-    """The statistics API's answer for each day, kept byte for byte in `raw/<day>.json`.
+    """The statistics API's answer for each day, kept byte for byte in `raw/<day>.json.zst`.
 
     One GET per day for `[day 00:00:00.000000, day 23:59:59.999999]`; the days of a backfill
     are fetched in parallel (ITRESUME_PARALLEL_REQUESTS). An answer fetched more than
@@ -150,6 +150,12 @@ def raw_attempts(
                     conn.execute(
                         sql.RECORD_REFETCHED, (run_days.run_key(context), done.day, *done.late)
                     )
+    expired = raw_answers.delete_expired(keep=days)
+    if expired:
+        context.log.info(
+            f"deleted {len(expired)} raw answers stored more than "
+            f"{raw_answers.retention_days} days ago (BAMBOO_RAW_RETENTION_DAYS)"
+        )
     run_days.conclude(context, {day: ("raw_attempts", why) for day, why in failures.items()})
     downloads = [done.download for done in fetches if done.download]
     return dg.MaterializeResult(
@@ -175,10 +181,11 @@ def validate_day(conn, day: date, raw_answers: RawAnswerStore, timezone: tzinfo)
     path = raw_answers.answer_path(day)
     if not path.exists():
         raise dg.Failure(f"no stored answer for {day} at {path}: materialize raw_attempts first")
-    with conn.transaction(), path.open("rb") as answer, tempfile.TemporaryFile("w+") as rejected:
+    with conn.transaction(), read_answer(path) as answer, tempfile.TemporaryFile("w+") as rejected:
         conn.execute(sql.LOCK, (sql.LOCK_VALIDATED, day.toordinal()))
         conn.execute(sql.create_day_partition(day))
         conn.execute(sql.truncate_day_partition(day))
+        conn.execute(sql.unlog_day_partition(day))
         cursor = conn.cursor()
         try:
             with cursor.copy(sql.copy_into_day_partition(day)) as copy:
@@ -269,6 +276,43 @@ def validated_attempts(
     )
 
 
+def _insert_day(conn, warehouse: Warehouse, day: date, log: dg.DagsterLogManager) -> int:
+    """Insert the day's staged rows into `public.solutions`; how many were new.
+
+    Refuses a day whose staging lost rows (an UNLOGGED partition after a crash). Where no
+    existing row lies in the day's created_at range, the rows are copied in; else ON CONFLICT.
+    """
+    # Validation of this day waits until the load commits: both connections read one staging.
+    conn.execute(sql.LOCK, (sql.LOCK_VALIDATED, day.toordinal()))
+    validated, staged, first, last = conn.execute(sql.STAGED_DAY, {"day": day}).fetchone()
+    if validated is not None and staged != validated:
+        raise dg.Failure(
+            f"bamboo.validated_attempts holds {staged} rows for {day}, but validation kept "
+            f"{validated}: its partition is UNLOGGED and PostgreSQL empties it after a crash. "
+            f"Nothing was loaded for {day}; rematerialize validated_attempts and "
+            f"solutions_table for {day}."
+        )
+    if not staged:
+        return 0
+    conn.execute(sql.LOCK_SOLUTIONS_TABLE)
+    conn.execute(sql.CONFLICT_PROBE_BEGIN)
+    (clash,) = conn.execute(sql.CONFLICT_PROBE, (first, last)).fetchone()
+    conn.execute(sql.CONFLICT_PROBE_END)
+    if clash:
+        log.info(f"{day}: public.solutions has rows between {first} and {last}: ON CONFLICT")
+        return conn.execute(sql.INSERT_SOLUTIONS, (day,)).rowcount
+    log.info(f"{day}: no row of public.solutions between {first} and {last}: COPY")
+    with warehouse.connect() as source, conn.cursor() as cursor:
+        source.execute(sql.LOAD_WORK_MEM)
+        with (
+            source.cursor().copy(sql.copy_new_solutions_out(day)) as rows,
+            cursor.copy(sql.COPY_INTO_SOLUTIONS) as copy,
+        ):
+            for data in rows:
+                copy.write(data)
+        return cursor.rowcount
+
+
 @daily_asset(
     kinds={"postgres"},
     deps=[validated_attempts],
@@ -290,7 +334,7 @@ def solutions_table(
             with conn.transaction():
                 conn.execute(sql.LOCK, (sql.LOCK_SOLUTIONS, day.toordinal()))
                 conn.execute(sql.LOAD_WORK_MEM)
-                day_inserted = conn.execute(sql.INSERT_SOLUTIONS, (day,)).rowcount
+                day_inserted = _insert_day(conn, warehouse, day, context.log)
                 conn.execute(sql.RECORD_FIRST_DAYS, (day,))
                 day_prepared = conn.execute(sql.RECORD_LOADED, (day_inserted, day)).fetchone()
             prepared += day_prepared[0] if day_prepared else 0

@@ -23,6 +23,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from bamboo_assets import simulator
+from bamboo_assets.resources.raw_answers import write_answer
 from bamboo_assets.resources.retry import ReportingRetry
 
 DEFAULT_URL = "https://b2b.itresume.ru/api/statistics"
@@ -217,9 +218,10 @@ class SimulatedStatisticsApi(StatisticsApi):
 
 
 def _write(destination: Path, chunks: Iterable[bytes], progress: list[int] | None = None) -> int:
-    """Write `chunks` to `destination`; `progress[0]` follows the bytes written so far."""
+    """Write `chunks` to `destination` (compressed as they arrive); `progress[0]` follows the
+    bytes written so far."""
     size = 0
-    with destination.open("wb") as out:
+    with write_answer(destination) as out:
         for chunk in chunks:
             out.write(chunk)
             size += len(chunk)

@@ -19,7 +19,7 @@ from bamboo_assets_tests.failures.runs import (
     use_sheets,
 )
 from bamboo_assets_tests.faults import Answers, answer_of, day_counts, failure_message, simulated
-from bamboo_assets_tests.helpers import stored_metrics
+from bamboo_assets_tests.helpers import stored_answer, stored_metrics
 from bamboo_assets_tests.servers import (
     FakeGoogleSheets,
     FakeStatisticsApi,
@@ -42,11 +42,11 @@ def test_a_cut_off_body_fails_the_day_and_keeps_the_bytes_received(
     message = failure_message(outcome.result, "raw_attempts")
     assert f"cut off the answer for {D} after " in message
     assert f" of {len(body)} bytes (ChunkedEncodingError); nothing was loaded for {D}" in message
-    (partial,) = (raw_dir(env) / "incoming").glob(f"{D}-*.json")
+    (partial,) = (raw_dir(env) / "incoming").glob(f"{D}-*.json.zst")
     assert f"the bytes received are kept at {partial}" in message
     assert 0 < partial.stat().st_size < len(body)
-    assert body.startswith(partial.read_bytes())
-    assert not (raw_dir(env) / f"{D}.json").exists()
+    assert body.startswith(stored_answer(partial))
+    assert not (raw_dir(env) / f"{D}.json.zst").exists()
     assert day_counts(database_dsn, DAY)["solutions"] == 0
 
 
@@ -69,11 +69,11 @@ def test_an_answer_that_is_not_a_json_list_is_set_aside_and_nothing_is_loaded(
 
     assert not outcome.success
     message = failure_message(outcome.result, "raw_attempts")
-    (kept,) = (raw_dir(env) / "failed").glob(f"{D}-*.json")
+    (kept,) = (raw_dir(env) / "failed").glob(f"{D}-*.json.zst")
     assert f"the answer for {D} is not a JSON list: {says}" in message
     assert f"kept at {kept}" in message
-    assert kept.read_bytes() == body
-    assert not (raw_dir(env) / f"{D}.json").exists()
+    assert stored_answer(kept) == body
+    assert not (raw_dir(env) / f"{D}.json.zst").exists()
     assert day_counts(database_dsn, DAY) == dict.fromkeys(day_counts(database_dsn, DAY), 0)
 
 
@@ -88,10 +88,10 @@ def test_a_list_with_broken_json_inside_fails_validation_and_loads_nothing(
 
     assert not outcome.success
     message = failure_message(outcome.result, "validated_attempts")
-    stored = raw_dir(env) / f"{D}.json"
+    stored = raw_dir(env) / f"{D}.json.zst"
     assert f"the stored answer for {D} is not valid JSON" in message
     assert f"it is kept at {stored} for inspection and nothing was loaded for {D}" in message
-    assert stored.read_bytes() == body
+    assert stored_answer(stored) == body
     assert day_counts(database_dsn, DAY) == dict.fromkeys(day_counts(database_dsn, DAY), 0)
 
 

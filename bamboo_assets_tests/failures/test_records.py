@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bamboo_assets import sql
 from bamboo_assets.assets.ingest import validate_day
-from bamboo_assets.resources.raw_answers import RawAnswerStore
+from bamboo_assets.resources.raw_answers import RawAnswerStore, write_answer
 from bamboo_assets.resources.warehouse import PostgresWarehouse
 from bamboo_assets.rules import Attempt, judge
 from bamboo_assets_tests.failures.runs import DAY, FORMULA, LOADING, D, production, run
@@ -214,7 +214,8 @@ def load_day(bamboo_home: Path, database_dsn: str):
 
     def load(answer: bytes) -> tuple[list[tuple], list[tuple]]:
         """The rows in public.solutions, and (position, reason, record) of each rejection."""
-        raw.answer_path(DAY).write_bytes(answer)
+        with write_answer(raw.answer_path(DAY)) as out:
+            out.write(answer)
         with warehouse.connect() as conn:
             conn.execute("TRUNCATE public.solutions")
             validate_day(conn, DAY, raw, UTC)

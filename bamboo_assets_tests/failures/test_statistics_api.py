@@ -9,7 +9,7 @@ import pytest
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
 from bamboo_assets_tests.failures.runs import DAY, KEY, LOADING, D, production, raw_dir, run
 from bamboo_assets_tests.faults import Answers, day_counts, failure_message, materialized, simulated
-from bamboo_assets_tests.helpers import ASSETS, notebook_metrics, stored_metrics
+from bamboo_assets_tests.helpers import ASSETS, notebook_metrics, stored_answer, stored_metrics
 from bamboo_assets_tests.servers import FakeStatisticsApi, Hang, Reply
 
 
@@ -26,7 +26,7 @@ def test_transient_api_errors_are_retried_with_backoff_honouring_retry_after(
     outcome = run(production(), assets=ASSETS[:1])
 
     assert outcome.success
-    assert (raw_dir(env) / f"{D}.json").read_bytes() == simulated(DAY, 30)
+    assert stored_answer(raw_dir(env) / f"{D}.json.zst") == simulated(DAY, 30)
     retries = [line for line in outcome.log if "retrying" in line]
     assert retries == [
         f"statistics API: HTTP {status}; retrying (attempt 2 of 3, waiting "
@@ -53,7 +53,7 @@ def test_an_api_that_keeps_failing_fails_the_days_loads_nothing_and_a_rerun_reco
 ) -> None:
     before, fresh = DAY, DAY + timedelta(days=1)
     assert run(production()).success
-    kept_answer = (raw_dir(env) / f"{before}.json").read_bytes()
+    kept_answer = stored_answer(raw_dir(env) / f"{before}.json.zst")
     kept_counts = day_counts(database_dsn, before)
     assert kept_counts["solutions"] > 0
 
@@ -72,14 +72,14 @@ def test_an_api_that_keeps_failing_fails_the_days_loads_nothing_and_a_rerun_reco
             "after 3 tries"
         ) in message
     assert materialized(failed.result) == set()
-    assert (raw_dir(env) / f"{before}.json").read_bytes() == kept_answer
-    assert not (raw_dir(env) / f"{fresh}.json").exists()
+    assert stored_answer(raw_dir(env) / f"{before}.json.zst") == kept_answer
+    assert not (raw_dir(env) / f"{fresh}.json.zst").exists()
     assert day_counts(database_dsn, before) == kept_counts
     assert day_counts(database_dsn, fresh) == dict.fromkeys(kept_counts, 0)
 
     recovered = run(production(), str(before), str(fresh), run_config=refetch)
     assert recovered.success
-    assert (raw_dir(env) / f"{before}.json").read_bytes() == simulated(before, 45)
+    assert stored_answer(raw_dir(env) / f"{before}.json.zst") == simulated(before, 45)
     assert day_counts(database_dsn, fresh)["solutions"] > 0
     assert stored_metrics(database_dsn) == notebook_metrics(database_dsn)
 
