@@ -22,7 +22,9 @@ import dagster as dg
 from bamboo_assets.assets.ingest import raw_attempts
 from bamboo_assets.resources.raw_answers import SUFFIX, RawAnswerStore
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
+from bamboo_assets.resources.warehouse import EmbeddedWarehouse
 from bamboo_assets.schedules import RANGE_END, RANGE_START
+from bamboo_assets.settings import PipelineSettings
 from bamboo_assets.simulator import simulated_answer
 from benchmarks.common import (
     CLIENT,
@@ -87,6 +89,9 @@ class Backfill:
                 parallel_requests=parallel,
             ),
             "raw_answers": RawAnswerStore(directory=str(store)),
+            # Fresh answers, no failed day: raw_attempts never connects (started only if used).
+            "warehouse": EmbeddedWarehouse(data_dir=str(self.scratch / "postgres")),
+            "pipeline_settings": PipelineSettings(),
         }
         last = FIRST_DAY + timedelta(days=DAYS - 1)
         seen = len(self.request_times())
