@@ -199,6 +199,17 @@ def test_user_entered_parses_numbers_and_formulas_raw_stores_text(
         ["=SUM(B1:C1)", "42", "2.50", "text", "'007"],
     ]
 
+    appended = client.values_append(
+        BOOK,
+        "'Лист1'",
+        params={"valueInputOption": "USER_ENTERED"},
+        body={"values": [["=1+1", "3"]]},
+    )
+    assert appended["tableRange"] == "'Лист1'!A1:E2"
+    assert appended["updates"]["updatedRange"] == "'Лист1'!A3:B3"
+    assert sheets.formulas_evaluated == 2
+    assert sheets.grid(BOOK, "Лист1")[2] == ["=1+1", 3]
+
 
 def test_ranges_errors_and_add_sheet_match_google(
     sheets: FakeGoogleSheets, session: AuthorizedSession, client: HTTPClient

@@ -415,11 +415,15 @@ class FakeGoogleSheets(HttpFake):
                 return self._batch_update(spreadsheet, payload)
         elif segments[0] == "values" and len(segments) > 1:
             # gspread quotes the range with safe="", so a literal ':' can only start a verb.
-            range_text = unquote("/".join(segments[1:]))
-            if method == "GET":
+            raw_range = "/".join(segments[1:])
+            raw_range, append = raw_range.removesuffix(":append"), raw_range.endswith(":append")
+            range_text = unquote(raw_range)
+            if method == "GET" and not append:
                 return self._values_get(spreadsheet, range_text, query)
-            if method == "PUT":
+            if method == "PUT" and not append:
                 return self._values_update(spreadsheet, range_text, query, payload)
+            if method == "POST" and append:
+                return self._values_append(spreadsheet, range_text, query, payload)
         raise SheetsError(404, f"fake Sheets: no route for {method} {'/'.join(segments)}")
 
     # -- spreadsheets.get and spreadsheets.batchUpdate ------------------------------------------
@@ -492,6 +496,44 @@ class FakeGoogleSheets(HttpFake):
         values = payload.get("values") or []
         written = self._write(sheet, rect.top, rect.left, values, entered)
         return {"spreadsheetId": spreadsheet.spreadsheet_id, **written}
+
+    def _values_append(
+        self,
+        spreadsheet: Spreadsheet,
+        range_text: str,
+        query: dict[str, list[str]],
+        payload: Json,
+    ) -> Json:
+        """Append after the 'table' found in the range.
+
+        Simplified rule: the table is the first run of non-empty rows at or below the range's
+        top; new rows start at its first filled column (or at the range's corner).
+        """
+        entered = _input_option(_param(query, "valueInputOption", None))
+        if _param(query, "insertDataOption", "OVERWRITE") != "OVERWRITE":
+            raise SheetsError(400, "fake Sheets appends with insertDataOption=OVERWRITE only")
+        _require_rows(payload.get("majorDimension") or "ROWS")
+        sheet, rect = resolve(spreadsheet, range_text)
+        rect = rect or WHOLE_SHEET
+        values = payload.get("values") or []
+
+        def filled_columns(row: int) -> list[int]:
+            cells = sheet.rows[row][rect.left :] if row < len(sheet.rows) else []
+            return [rect.left + c for c, cell in enumerate(cells) if cell != ""]
+
+        first = next((r for r in range(rect.top, len(sheet.rows)) if filled_columns(r)), None)
+        answer: Json = {"spreadsheetId": spreadsheet.spreadsheet_id}
+        top, left = rect.top, rect.left
+        if first is not None:
+            end = first
+            while end < len(sheet.rows) and filled_columns(end):
+                end += 1
+            columns = [c for r in range(first, end) for c in filled_columns(r)]
+            top, left = end, min(columns)
+            answer["tableRange"] = format_range(sheet.title, first, left, end, max(columns) + 1)
+        written = self._write(sheet, top, left, values, entered)
+        answer["updates"] = {"spreadsheetId": spreadsheet.spreadsheet_id, **written}
+        return answer
 
     def _write(
         self, sheet: Worksheet, top: int, left: int, values: list[list[Cell | None]], entered: bool
