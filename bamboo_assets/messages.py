@@ -146,7 +146,7 @@ def digest(
     by_day = {load.day: load for load in loads}
     described = _days(days, by_day, {m.study_date: m for m in metrics})
     span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"
-    subject = f"Bamboo digest: {span}" if days else "Bamboo digest: no days"
+    subject = f"Bamboo digest: {span}"
     counts = [(label, sum(getattr(load, field) or 0 for load in loads)) for label, field in _COUNTS]
     unreadable = sum(load.unreadable_passback for load in loads)
     if unreadable:

@@ -1,0 +1,264 @@
+"""The digest and alert texts exactly as people read them (pure: no servers).
+
+The digest's Dagster path is tested in test_digest.py; here every word, number, sign and
+column of the plain part, and every cell of the HTML tables, is pinned, so a change in what
+the mail says shows up as a failing test.
+"""
+# ruff: noqa: E501 (the range digest's table is wider than a line of code)
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from textwrap import dedent
+
+from bamboo_assets.messages import (
+    DayFailure,
+    DayLoad,
+    DayMetrics,
+    FailedCheck,
+    Refetched,
+    change,
+    digest,
+    failed_days_summary,
+    failure_alert,
+)
+
+DASHBOARD = "https://docs.google.com/spreadsheets/d/x"
+
+
+class _Tables(HTMLParser):
+    """The text of each cell of each table, and the other text, of an HTML part."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.text: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        (self._cell if self._cell is not None else self.text).append(data)
+
+
+def tables_of(html: str) -> _Tables:
+    parser = _Tables()
+    parser.feed(html)
+    return parser
+
+
+def one_day_digest():
+    return digest(
+        ["2025-03-08"],
+        [DayLoad("2025-03-08", 120, 108, 12, 2, 108, 107)],
+        [DayMetrics("2025-03-08", 107, 30, 40, 3), DayMetrics("2025-03-01", 100, 33, 40, 0)],
+        [
+            FailedCheck(
+                "validated_attempts", "rejected_share_below_threshold", "warn",
+                "day 2025-03-08: 10.0%",
+            )
+        ],
+        "/home/x/dashboard.html",
+    )
+
+
+def range_digest():
+    return digest(
+        ["2025-03-01", "2025-03-03"],
+        [
+            DayLoad("2025-03-01", 100, 100, 0, 0, 100, 100),
+            DayLoad("2025-03-03", 0, 0, 0, 0, 0, 0),
+        ],
+        [DayMetrics("2025-03-01", 100, 33, 40, 0), DayMetrics("2025-02-22", 80, 20, 30, 5)],
+        [],
+        DASHBOARD,
+        failed_days=[
+            DayFailure("2025-03-02", "raw_attempts", "statistics API answered HTTP 503")
+        ],
+        refetched=[Refetched("2025-03-01", 3, 2)],
+    )
+
+
+def test_a_one_day_digest_lists_the_days_metrics_against_a_week_earlier() -> None:
+    message = one_day_digest()
+    assert message.subject == "Bamboo digest: 2025-03-08"
+    assert message.text == dedent(
+        """\
+    Dear all,
+
+    Thanks for following our team digest!
+
+    The ETL run for 2025-03-08 finished.
+
+    2025-03-08 (Saturday), change since 2025-03-01:
+        Attempts:         107  +7 (+7.0%)
+        Correct attempts:  30  -3 (-9.1%)
+        Active learners:   40  +0 (+0.0%)
+        New learners:       3  +3 (n/a)
+        Rejected share:   10.0% (12 of 120)
+
+    Checks that did not pass:
+        rejected_share_below_threshold on validated_attempts (warn): day 2025-03-08: 10.0%
+
+    ETL counts:
+        Rows extracted by API: 120
+        Rows validated: 108
+        Rows rejected (kept in bamboo.rejected_attempts): 12
+        Rows prepared to insert to DB: 108
+        New rows inserted to DB: 107
+        Rows loaded with unreadable passback_params: 2
+
+    The dashboard was also updated: /home/x/dashboard.html
+
+    BR,
+    Bamboo team
+    """
+    )
+
+
+def test_a_one_day_digests_html_part_holds_the_same_figures() -> None:
+    parsed = tables_of(one_day_digest().html)
+    day, checks, counts = parsed.tables
+    assert day == [
+        ["", "value", "change since 2025-03-01"],
+        ["Attempts", "107", "+7 (+7.0%)"],
+        ["Correct attempts", "30", "-3 (-9.1%)"],
+        ["Active learners", "40", "+0 (+0.0%)"],
+        ["New learners", "3", "+3 (n/a)"],
+        ["Rejected share", "10.0% (12 of 120)", ""],
+    ]
+    assert checks == [
+        ["check", "asset", "severity", "details"],
+        ["rejected_share_below_threshold", "validated_attempts", "warn", "day 2025-03-08: 10.0%"],
+    ]
+    assert counts == [
+        ["", "rows"],
+        ["Rows extracted by API", "120"],
+        ["Rows validated", "108"],
+        ["Rows rejected (kept in bamboo.rejected_attempts)", "12"],
+        ["Rows prepared to insert to DB", "108"],
+        ["New rows inserted to DB", "107"],
+        ["Rows loaded with unreadable passback_params", "2"],
+    ]
+    text = "".join(parsed.text)
+    assert "The ETL run for 2025-03-08 finished." in text
+    assert "Dashboard: /home/x/dashboard.html" in text
+
+
+def test_a_range_digest_has_a_line_per_day_and_names_failed_and_refetched_days() -> None:
+    message = range_digest()
+    assert message.subject == "Bamboo digest: 2025-03-01 to 2025-03-03 (2 days), 1 failed"
+    assert message.text == dedent(
+        """\
+    Dear all,
+
+    Thanks for following our team digest!
+
+    The ETL run for 2025-03-01 to 2025-03-03 (2 days) finished with 1 failed day (below).
+
+    Per day (change since the same weekday a week earlier):
+        day         Attempts          Correct attempts  Active learners  New learners    Rejected share
+        2025-03-01  100 +20 (+25.0%)  33 +13 (+65.0%)   40 +10 (+33.3%)  0 -5 (-100.0%)  0.0% (0 of 100)
+        2025-03-03  0 n/a             0 n/a             0 n/a            0 n/a           0.0% (no records)
+
+    Checks that did not pass: none
+
+    Days that failed (1), nothing loaded for them:
+        2025-03-02 at raw_attempts: statistics API answered HTTP 503
+        Materialize them again once the cause is fixed.
+
+    Days fetched again (new records / records the API no longer returns):
+        2025-03-01: 3 new / 2 no longer returned
+        Records the API no longer returns stay in public.solutions.
+
+    ETL counts:
+        Rows extracted by API: 100
+        Rows validated: 100
+        Rows rejected (kept in bamboo.rejected_attempts): 0
+        Rows prepared to insert to DB: 100
+        New rows inserted to DB: 100
+
+    The dashboard was also updated: https://docs.google.com/spreadsheets/d/x
+
+    BR,
+    Bamboo team
+    """
+    )
+
+
+def test_a_range_digests_html_part_holds_the_same_tables() -> None:
+    parsed = tables_of(range_digest().html)
+    per_day, failed, refetched, counts = parsed.tables
+    assert per_day == [
+        ["day", "Attempts", "Correct attempts", "Active learners", "New learners",
+         "Rejected share"],
+        ["2025-03-01", "100 +20 (+25.0%)", "33 +13 (+65.0%)", "40 +10 (+33.3%)",
+         "0 -5 (-100.0%)", "0.0% (0 of 100)"],
+        ["2025-03-03", "0 n/a", "0 n/a", "0 n/a", "0 n/a", "0.0% (no records)"],
+    ]  # fmt: skip
+    assert failed == [
+        ["day", "step", "reason"],
+        ["2025-03-02", "raw_attempts", "statistics API answered HTTP 503"],
+    ]
+    assert refetched == [["day", "new records", "no longer returned"], ["2025-03-01", "3", "2"]]
+    assert counts[1:] == [
+        ["Rows extracted by API", "100"],
+        ["Rows validated", "100"],
+        ["Rows rejected (kept in bamboo.rejected_attempts)", "0"],
+        ["Rows prepared to insert to DB", "100"],
+        ["New rows inserted to DB", "100"],
+    ]
+    text = "".join(parsed.text)
+    assert "finished with 1 failed day (below)." in text
+    assert "Checks that did not pass" in text and "none" in text
+    assert "Records the API no longer returns stay in public.solutions." in text
+
+
+def test_changes_are_signed_values_with_a_percentage_when_a_week_earlier_is_known() -> None:
+    assert change(110, 100) == "+10 (+10.0%)"
+    assert change(90, 100) == "-10 (-10.0%)"
+    assert change(1_500, 1_000) == "+500 (+50.0%)"
+    assert change(12_345, 0) == "+12,345 (n/a)"
+    assert change(5, None) == "n/a"
+
+
+def test_a_range_that_failed_names_each_day_its_step_and_what_to_do() -> None:
+    failures = [
+        DayFailure("2025-03-02", "raw_attempts", "HTTP 503"),
+        DayFailure("2025-03-05", "validated_attempts", "not valid JSON"),
+    ]
+    assert failed_days_summary(failures, 20) == (
+        "2 of 20 days failed; nothing was loaded for them; the other 18 went through every "
+        "step of the run. 2025-03-02: HTTP 503 (at raw_attempts) | 2025-03-05: not valid JSON "
+        "(at validated_attempts). Materialize the failed days again once the cause is fixed."
+    )
+    assert failed_days_summary(failures[:1], 1) == (
+        "1 of 1 days failed; nothing was loaded for them. 2025-03-02: HTTP 503 (at "
+        "raw_attempts). Materialize the failed days again once the cause is fixed."
+    )
+
+
+def test_the_failure_alert_names_the_run_its_partitions_the_error_and_the_link() -> None:
+    subject, body = failure_alert("r1", "daily_attempts", "2025-03-01", "boom", "http://u/runs/r1")
+    assert subject == "Bamboo run failed: 2025-03-01"
+    assert body == (
+        "A Bamboo run failed.\n\n"
+        "    Run: r1\n"
+        "    Job: daily_attempts\n"
+        "    Partitions: 2025-03-01\n"
+        "    Error: boom\n\n"
+        "Open the run: http://u/runs/r1\n"
+        "Fix the cause, then re-execute the run from failure, or materialize the failed "
+        "partitions again: every step is safe to repeat.\n"
+    )
