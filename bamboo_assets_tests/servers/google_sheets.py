@@ -21,7 +21,7 @@ import os
 import secrets
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler
@@ -35,6 +35,12 @@ from google.auth import exceptions as google_auth_exceptions
 from google.auth import jwt as google_jwt
 
 from bamboo_assets_tests.servers._http import HttpFake, TrackedServer
+from bamboo_assets_tests.servers._sheets_requests import (
+    input_option,
+    json_body,
+    param,
+    require_rows,
+)
 from bamboo_assets_tests.servers._sheets_state import (
     BATCH_REQUESTS,
     WHOLE_SHEET,
@@ -60,7 +66,6 @@ GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_REQUEST_BYTES = 64 << 20
 _SPREADSHEETS_PREFIX = "/v4/spreadsheets/"
-_INPUT_OPTIONS = ("RAW", "USER_ENTERED")
 
 
 @dataclass(frozen=True)
@@ -178,8 +183,6 @@ class FakeGoogleSheets(HttpFake):
         target = Path(path)
         target.write_text(json.dumps(self.service_account_info(), indent=2), encoding="utf-8")
         return target
-
-    # -- state helpers -----------------------------------------------------------------------
 
     # -- state helpers (what a person sees and does in the sheet) -------------------------------
 
@@ -385,12 +388,12 @@ class FakeGoogleSheets(HttpFake):
 
         split = urlsplit(target)
         query = parse_qs(split.query, keep_blank_values=True)
-        payload = _json_body(body)
+        payload = json_body(body)
         if not split.path.startswith(_SPREADSHEETS_PREFIX):
             raise SheetsError(404, f"fake Sheets: no route for {method} {split.path}")
         segments = split.path[len(_SPREADSHEETS_PREFIX) :].split("/")
         spreadsheet_id, _, verb = unquote(segments[0]).partition(":")
-        fields = _param(query, "fields", None)
+        fields = param(query, "fields", None)
         mask = parse_fields(fields) if fields else None
         with self._lock:
             spreadsheet = self._spreadsheets.get(spreadsheet_id)
@@ -429,7 +432,7 @@ class FakeGoogleSheets(HttpFake):
     # -- spreadsheets.get and spreadsheets.batchUpdate ------------------------------------------
 
     def _get(self, spreadsheet: Spreadsheet, query: dict[str, list[str]]) -> Json:
-        grid_data = _param(query, "includeGridData", "false") == "true"
+        grid_data = param(query, "includeGridData", "false") == "true"
         return spreadsheet.as_json(_titles(spreadsheet, query.get("ranges")), grid_data)
 
     def _batch_update(self, spreadsheet: Spreadsheet, payload: Json) -> Json:
@@ -465,10 +468,10 @@ class FakeGoogleSheets(HttpFake):
     def _values_get(
         self, spreadsheet: Spreadsheet, range_text: str, query: dict[str, list[str]]
     ) -> Json:
-        render = _param(query, "valueRenderOption", "FORMATTED_VALUE")
+        render = param(query, "valueRenderOption", "FORMATTED_VALUE")
         if render not in ("FORMATTED_VALUE", "UNFORMATTED_VALUE"):
             raise SheetsError(400, f"Invalid value at 'value_render_option' ({render})")
-        _require_rows(_param(query, "majorDimension", "ROWS"))
+        require_rows(param(query, "majorDimension", "ROWS"))
         sheet, rect = resolve(spreadsheet, range_text)
         top, left, bottom, right = read_bounds(sheet, rect)
         values: list[list[Any]] = sheet.values(top, left, bottom, right)
@@ -489,8 +492,8 @@ class FakeGoogleSheets(HttpFake):
         query: dict[str, list[str]],
         payload: Json,
     ) -> Json:
-        entered = _input_option(_param(query, "valueInputOption", None))
-        _require_rows(payload.get("majorDimension") or "ROWS")
+        entered = input_option(param(query, "valueInputOption", None))
+        require_rows(payload.get("majorDimension") or "ROWS")
         sheet, rect = resolve(spreadsheet, range_text)
         rect = rect or WHOLE_SHEET
         values = payload.get("values") or []
@@ -509,10 +512,10 @@ class FakeGoogleSheets(HttpFake):
         Simplified rule: the table is the first run of non-empty rows at or below the range's
         top; new rows start at its first filled column (or at the range's corner).
         """
-        entered = _input_option(_param(query, "valueInputOption", None))
-        if _param(query, "insertDataOption", "OVERWRITE") != "OVERWRITE":
+        entered = input_option(param(query, "valueInputOption", None))
+        if param(query, "insertDataOption", "OVERWRITE") != "OVERWRITE":
             raise SheetsError(400, "fake Sheets appends with insertDataOption=OVERWRITE only")
-        _require_rows(payload.get("majorDimension") or "ROWS")
+        require_rows(payload.get("majorDimension") or "ROWS")
         sheet, rect = resolve(spreadsheet, range_text)
         rect = rect or WHOLE_SHEET
         values = payload.get("values") or []
@@ -578,39 +581,3 @@ def _titles(spreadsheet: Spreadsheet, ranges: Sequence[str] | None) -> list[str]
             raise SheetsError(400, f"fake Sheets reads whole worksheets only, not {text}")
         titles.append(sheet.title)
     return titles
-
-
-def _param(query: Mapping[str, list[str]], name: str, default: str | None) -> Any:
-    values = query.get(name)
-    return values[-1] if values else default
-
-
-def _require_rows(major_dimension: str) -> None:
-    if major_dimension != "ROWS":
-        message = f"fake Sheets supports majorDimension=ROWS only, got {major_dimension!r}"
-        raise SheetsError(400, message)
-
-
-def _input_option(option: str | None) -> bool:
-    """True for USER_ENTERED; Google refuses a write without valueInputOption."""
-    if option is None:
-        raise SheetsError(400, "'valueInputOption' is required but not specified")
-    if option not in _INPUT_OPTIONS:
-        raise SheetsError(400, f"Invalid value at 'value_input_option' ({option})")
-    return option == "USER_ENTERED"
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON for Google")
-
-
-def _json_body(body: bytes) -> Json:
-    if not body:
-        return {}
-    try:
-        payload = json.loads(body, parse_constant=_reject_constant)
-    except ValueError:
-        raise SheetsError(400, "Invalid JSON payload received.") from None
-    if not isinstance(payload, dict):
-        raise SheetsError(400, "Invalid JSON payload received. Expected an object.")
-    return payload
