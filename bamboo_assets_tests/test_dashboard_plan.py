@@ -73,3 +73,35 @@ def test_sheet_dates() -> None:
     assert sheet_date(date(2025, 3, 1)) == date(2025, 3, 1)
     assert sheet_date("not a date") is None
     assert sheet_date(True) is None
+
+
+@pytest.mark.parametrize(
+    ("serial", "day"),
+    [(0, None), (1, date(1899, 12, 31)), (2_958_465, date(9999, 12, 31)), (2_958_466, None)],
+)
+def test_serial_numbers_are_days_only_within_the_range_sheets_shows_as_dates(
+    serial: int, day: date | None
+) -> None:
+    assert sheet_date(serial) == day  # past 9999-12-31 a number is a number, not a crash
+
+
+def test_on_a_sheet_with_date_cells_a_day_shown_as_a_bare_serial_number_becomes_a_date() -> None:
+    grid = [list(METRIC_COLUMNS), [45717, 10, 4, 3, 3], [date(2025, 3, 2), 20, 5, 6, 2]]
+    plan = plan_dashboard(grid, METRICS, typed_dates=True)
+    assert plan.updated_days == ["2025-03-01"]
+    assert apply_plan(grid, plan)[1][0] == date(2025, 3, 1)
+
+
+def test_a_blank_row_people_left_between_days_is_kept_and_skipped() -> None:
+    grid = [list(METRIC_COLUMNS), [date(2025, 3, 1), 10, 4, 3, 3], []]
+    plan = plan_dashboard(grid, METRICS)
+    assert plan.appended_days == ["2025-03-02"]
+    assert apply_plan(grid, plan)[2:] == [[], [date(2025, 3, 2), 20, 5, 6, 2]]
+
+
+def test_adjacent_cells_are_written_as_one_range_and_gaps_stay_empty() -> None:
+    grid = [["notes", *METRIC_COLUMNS[:3], "owner", *METRIC_COLUMNS[3:]], ["x"]]
+    plan = plan_dashboard(grid, METRICS[:1])
+    # The day's row is appended: columns 2-4, then 6-7 around the person's "owner" column.
+    assert [(run.column, len(run.values)) for run in plan.runs] == [(2, 3), (6, 2)]
+    assert apply_plan(grid, plan)[2] == ["", date(2025, 3, 1), 10, 4, "", 3, 3]
