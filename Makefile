@@ -25,6 +25,7 @@ dev: install
 
 test: install
 	$(BIN)/ruff check bamboo_assets bamboo_assets_tests benchmarks scripts
+	$(BIN)/ruff format --check bamboo_assets bamboo_assets_tests benchmarks scripts
 	$(BIN)/python -m pytest
 
 bench: install

@@ -114,9 +114,7 @@ _COMMON_RECORD = re.compile(
     + _WS
     + f"{_WS},{_WS}".join(
         (
-            _member(
-                "lti_user_id", rf'"(?P<user_id>[^"\\\x00-\x1f]{{0,{MAX_USER_ID_LENGTH}}})"'
-            ),
+            _member("lti_user_id", rf'"(?P<user_id>[^"\\\x00-\x1f]{{0,{MAX_USER_ID_LENGTH}}})"'),
             _member("passback_params", '"' + _passback(r'"\x00-\x1f') + '"'),
             _member("is_correct", "(?P<is_correct>null|0|1|true|false)"),
             _member("attempt_type", '"(?P<attempt_type>run|submit)"'),

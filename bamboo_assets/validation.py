@@ -100,9 +100,7 @@ def judge_answer(
             outcome, unreadable = judge(record, timezone)
             if isinstance(outcome, Rejection):
                 verdict.rejected[outcome.reason] += 1
-                rejected_out.write(
-                    f"{day_text}\t{position}\t{outcome.reason}\t{copy_text(text)}\n"
-                )
+                rejected_out.write(f"{day_text}\t{position}\t{outcome.reason}\t{copy_text(text)}\n")
                 continue
             unreadable_passback += unreadable  # loaded with three NULL LTI fields
         user_id, key, sourcedid, service_url, is_correct, attempt_type, created_at = outcome

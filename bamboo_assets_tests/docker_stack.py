@@ -33,9 +33,7 @@ def unavailable(reason: str) -> None:
 
 
 def engine_answers() -> bool:
-    return (
-        subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
-    )
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
 
 
 @contextmanager
@@ -105,7 +103,16 @@ class ComposeProject:
     def sql(self, statement: str) -> str:
         """One value from the warehouse, through psql inside the postgres container."""
         done = self(
-            "exec", "-T", "postgres", "psql", "-U", "bamboo", "-d", "bamboo", "-tAc", statement,
+            "exec",
+            "-T",
+            "postgres",
+            "psql",
+            "-U",
+            "bamboo",
+            "-d",
+            "bamboo",
+            "-tAc",
+            statement,
             timeout=60,
         )
         return done.stdout.strip()

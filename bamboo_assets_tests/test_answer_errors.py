@@ -14,7 +14,7 @@ from bamboo_assets.rules import common_attempt
 
 RECORD = (
     '{"lti_user_id": "u1", "passback_params": "{\'oauth_consumer_key\': \'\', '
-    "'lis_result_sourcedid': 's'}\", \"is_correct\": 1, \"attempt_type\": \"submit\", "
+    '\'lis_result_sourcedid\': \'s\'}", "is_correct": 1, "attempt_type": "submit", '
     '"created_at": "2025-03-05 10:00:00.000001"}'
 )
 

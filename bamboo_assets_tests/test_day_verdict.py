@@ -50,8 +50,7 @@ def judged(records: list[object], timezone=MOSCOW):
     body = ("[" + ",\n ".join(json.dumps(r) for r in records) + "]").encode()
     verdict = judge_answer(io.BytesIO(body), DAY, timezone, writes.append, rejected)
     rows = [
-        [unescape(field) for field in line.split("\t")]
-        for line in "".join(writes).splitlines()
+        [unescape(field) for field in line.split("\t")] for line in "".join(writes).splitlines()
     ]
     rejections = [
         (int(position), reason, json.loads(unescape(text)))

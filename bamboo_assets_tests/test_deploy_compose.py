@@ -67,9 +67,7 @@ def base_images() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
-) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("compose")
     with docker_engine(work / "dockerd.log"):
         timings: dict[str, float] = {}
@@ -183,8 +181,11 @@ def test_only_the_webserver_is_published_and_only_on_127_0_0_1(stack: Stack) -> 
         info = inspect(container)
         service = info["Config"]["Labels"]["com.docker.compose.service"]
         ports = info["NetworkSettings"]["Ports"] or {}
-        bound = {port: [(b["HostIp"], b["HostPort"]) for b in binds] for port, binds in
-                 ports.items() if binds}
+        bound = {
+            port: [(b["HostIp"], b["HostPort"]) for b in binds]
+            for port, binds in ports.items()
+            if binds
+        }
         if bound:
             published[service] = bound
     port = stack.env["BAMBOO_WEBSERVER_PORT"]
@@ -237,10 +238,24 @@ def test_a_run_with_the_warehouse_unreachable_fails_naming_it(stack: Stack) -> N
     password = stack.env["BAMBOO_WAREHOUSE_PASSWORD"]
     nowhere = f"BAMBOO_DB_DSN=host=postgres port=5999 dbname=bamboo user=bamboo password={password}"
     done = stack.project(
-        "run", "--rm", "--no-deps", "-T", "-e", nowhere, "code-location",
-        "dagster", "asset", "materialize", "-m", "bamboo_assets.definitions",
-        "--select", "*", "--partition", "2025-03-02",
-        timeout=300, check=False,
+        "run",
+        "--rm",
+        "--no-deps",
+        "-T",
+        "-e",
+        nowhere,
+        "code-location",
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "bamboo_assets.definitions",
+        "--select",
+        "*",
+        "--partition",
+        "2025-03-02",
+        timeout=300,
+        check=False,
     )
     log = done.stdout + done.stderr
     assert done.returncode != 0

@@ -22,9 +22,7 @@ PAIRS = 300
 def record(user: str, created_at: str, is_correct: int, sourcedid: str) -> dict[str, object]:
     return {
         "lti_user_id": user,
-        "passback_params": repr(
-            {"oauth_consumer_key": "", "lis_result_sourcedid": sourcedid}
-        ),
+        "passback_params": repr({"oauth_consumer_key": "", "lis_result_sourcedid": sourcedid}),
         "is_correct": is_correct,
         "attempt_type": "submit",
         "created_at": created_at,

@@ -95,9 +95,9 @@ def test_the_copy_path_and_the_on_conflict_path_store_the_same_rows_first_wins(
     result, log = load(fresh, instance)
     assert result.success
     assert f"{DAY}: public.solutions has rows between" in "\n".join(log)
-    assert result.asset_materializations_for_node("solutions_table")[0].metadata[
-        "inserted"
-    ].value == 0
+    assert (
+        result.asset_materializations_for_node("solutions_table")[0].metadata["inserted"].value == 0
+    )
     assert query(database_dsn, ROWS) == copied
 
 

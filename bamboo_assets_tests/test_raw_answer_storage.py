@@ -64,9 +64,7 @@ def test_expired_answers_are_deleted_and_a_rerun_of_their_day_fetches_again(
     bamboo_home: Path, warehouse, database_dsn: str
 ) -> None:
     resources = local_resources(bamboo_home, warehouse)
-    resources["raw_answers"] = RawAnswerStore(
-        directory=str(bamboo_home / "raw"), retention_days=2
-    )
+    resources["raw_answers"] = RawAnswerStore(directory=str(bamboo_home / "raw"), retention_days=2)
     store = resources["raw_answers"]
     assert materialize_days(str(DAY), str(DAY), resources, assets=ASSETS[:3]).success
     loaded = query(database_dsn, "SELECT count(*), max(id) FROM public.solutions")

@@ -38,9 +38,7 @@ def test_a_sql_ascii_warehouse_is_refused_naming_the_database_and_the_fix(
     name = psycopg.conninfo.conninfo_to_dict(sql_ascii_dsn)["dbname"]
     with pytest.raises(ValueError) as refused, PostgresWarehouse(dsn=sql_ascii_dsn).connect():
         pass
-    assert str(refused.value).startswith(
-        f"the warehouse database {name} (database {name} on "
-    )
+    assert str(refused.value).startswith(f"the warehouse database {name} (database {name} on ")
     assert "uses SQL_ASCII; Bamboo needs a UTF8 database: create it with ENCODING 'UTF8'" in (
         str(refused.value)
     )

@@ -97,6 +97,7 @@ def test_a_list_with_broken_json_inside_fails_validation_and_loads_nothing(
 
 # -- a day without attempts --------------------------------------------------------------
 
+
 def test_a_day_without_attempts_succeeds_with_zero_counts_everywhere(
     env: dict[str, str],
     answers: Answers,
@@ -134,4 +135,3 @@ def test_a_day_without_attempts_succeeds_with_zero_counts_everywhere(
         "New rows inserted to DB: 0",
     ):
         assert line in body
-

@@ -90,4 +90,3 @@ def test_a_refused_smtp_login_fails_only_the_digest_at_once_without_the_password
     ) in message
     assert not [line for line in outcome.log if " on try " in line]
     assert "smtp-pw-51d0b3" not in outcome.errors() + "\n".join(outcome.log)
-

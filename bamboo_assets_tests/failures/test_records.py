@@ -333,4 +333,3 @@ def test_offsets_are_converted_to_the_timezone_whatever_the_session_timezone(
         ("2025-03-05", 5),
         ("2025-03-06", 1),
     ]
-

@@ -194,4 +194,3 @@ def test_formula_looking_text_is_written_as_text_and_never_evaluated(
     assert [row[0] for row in sheets.shown_grid(SHEET, FORMULA)[1:]] == list(DAYS)
     assert all(type(cell) is int for row in after[1:] for cell in row[1 : len(HEADER)])
     assert sheets.formulas_evaluated == 0
-

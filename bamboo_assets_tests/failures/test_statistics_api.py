@@ -128,4 +128,3 @@ def test_a_refused_key_fails_at_once_without_retries_or_the_key(
     assert f"refused the client key (HTTP {status}); check ITRESUME_CLIENT and " in message
     everything = outcome.errors() + "\n".join(outcome.log)
     assert wrong not in everything and KEY not in everything
-

@@ -49,7 +49,6 @@ def test_a_warehouse_that_is_down_fails_naming_it_without_the_password(
     assert "pw-9c1e77" not in outcome.errors() + "\n".join(outcome.log)
 
 
-
 # "COPY" meets the staging COPY of validated_attempts first; "COPY public.solutions" is the
 # load of a day no stored row can conflict with (the fast path of solutions_table).
 @pytest.mark.parametrize("statement", ["COPY", "COPY public.solutions"])
@@ -178,4 +177,3 @@ def test_two_runs_of_the_same_day_at_once_finish_without_duplicates_or_deadlock(
         assert len(dashboard.readlines()) == 2
     assert len(list((bamboo_home / "outbox").glob("*.eml"))) == 2
     assert list((bamboo_home / "raw" / "incoming").iterdir()) == []
-
