@@ -221,13 +221,14 @@ def _text(content: _Content) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, figures: bool = True) -> str:
+    """An HTML table; with `figures`, the cells after the first hold numbers: right-aligned."""
     cell = 'style="padding:2px 8px;border-bottom:1px solid #ddd;text-align:{}"'
     head = "".join(f"<th {cell.format('left')}>{escape(h)}</th>" for h in header)
     body = "".join(
         "<tr>"
         + "".join(
-            f"<td {cell.format('left' if i == 0 else 'right')}>{escape(value)}</td>"
+            f"<td {cell.format('right' if figures and i else 'left')}>{escape(value)}</td>"
             for i, value in enumerate(row)
         )
         + "</tr>"
@@ -253,13 +254,14 @@ def _html(content: _Content) -> str:
         _table(
             ["check", "asset", "severity", "details"],
             [(c.check, c.asset, c.severity, c.details) for c in checks],
+            figures=False,
         )
         if checks
         else "<p>none</p>"
     )
     if content.failed_days:
         parts.append("<h3>Days that failed, nothing loaded for them</h3>")
-        parts.append(_table(["day", "step", "reason"], content.failed_days))
+        parts.append(_table(["day", "step", "reason"], content.failed_days, figures=False))
     if content.refetched:
         parts.append("<h3>Days fetched again</h3>")
         rows = [(r.day, f"{r.new:,}", f"{r.gone:,}") for r in content.refetched]
@@ -269,8 +271,6 @@ def _html(content: _Content) -> str:
     parts.append(_table(["", "rows"], [(label, str(value)) for label, value in content.counts]))
     parts.append(f'<p>Dashboard: <a href="{escape(dashboard)}">{escape(dashboard)}</a></p>')
     return "<html><body>" + "".join(parts) + "<p>BR,<br>Bamboo team</p></body></html>\n"
-
-
 
 
 def failed_days_summary(failures: Sequence[DayFailure], days: int) -> str:
@@ -283,7 +283,6 @@ def failed_days_summary(failures: Sequence[DayFailure], days: int) -> str:
         f"{len(failures)} of {days} days failed; nothing was loaded for them{done}. {listed}. "
         "Materialize the failed days again once the cause is fixed."
     )
-
 
 
 def failure_alert(run_id: str, job: str, partitions: str, error: str, url: str) -> tuple[str, str]:

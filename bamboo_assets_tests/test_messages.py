@@ -9,7 +9,10 @@ the mail says shows up as a failing test.
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from pathlib import Path
 from textwrap import dedent
+
+import pytest
 
 from bamboo_assets.messages import (
     DayFailure,
@@ -24,6 +27,7 @@ from bamboo_assets.messages import (
 )
 
 DASHBOARD = "https://docs.google.com/spreadsheets/d/x"
+GOLDEN = Path(__file__).parent / "golden"
 
 
 class _Tables(HTMLParser):
@@ -65,7 +69,9 @@ def one_day_digest():
         [DayMetrics("2025-03-08", 107, 30, 40, 3), DayMetrics("2025-03-01", 100, 33, 40, 0)],
         [
             FailedCheck(
-                "validated_attempts", "rejected_share_below_threshold", "warn",
+                "validated_attempts",
+                "rejected_share_below_threshold",
+                "warn",
                 "day 2025-03-08: 10.0%",
             )
         ],
@@ -83,9 +89,7 @@ def range_digest():
         [DayMetrics("2025-03-01", 100, 33, 40, 0), DayMetrics("2025-02-22", 80, 20, 30, 5)],
         [],
         DASHBOARD,
-        failed_days=[
-            DayFailure("2025-03-02", "raw_attempts", "statistics API answered HTTP 503")
-        ],
+        failed_days=[DayFailure("2025-03-02", "raw_attempts", "statistics API answered HTTP 503")],
         refetched=[Refetched("2025-03-01", 3, 2)],
     )
 
@@ -262,3 +266,58 @@ def test_the_failure_alert_names_the_run_its_partitions_the_error_and_the_link()
         "Fix the cause, then re-execute the run from failure, or materialize the failed "
         "partitions again: every step is safe to repeat.\n"
     )
+
+
+@pytest.mark.parametrize("made", [one_day_digest, range_digest], ids=lambda made: made.__name__)
+def test_the_html_part_is_laid_out_as_reviewed(made) -> None:
+    """Headings, tables and styles as reviewed in golden/*.html (a line break is added there
+    before each heading, row, table and paragraph to keep it readable): figures right-aligned,
+    text left-aligned."""
+    reviewed = (GOLDEN / f"{made.__name__}.html").read_text(encoding="utf-8")
+    assert made().html == reviewed.replace("\n", "") + "\n"
+
+
+def test_a_range_shows_a_day_that_was_not_loaded_without_numbers_and_counts_failed_days() -> None:
+    message = digest(
+        ["2025-03-01", "2025-03-02", "2025-03-03"],
+        [DayLoad("2025-03-01", 10, 10, 0, 0, 10, 10), DayLoad("2025-03-03", 5, 5, 0, 0, 5, 5)],
+        [DayMetrics("2025-03-01", 10, 3, 4, 1), DayMetrics("2025-03-03", 5, 1, 2, 0)],
+        [],
+        DASHBOARD,
+        failed_days=[
+            DayFailure("2025-03-02", "validated_attempts", "not valid JSON"),
+            DayFailure("2025-03-04", "raw_attempts", "HTTP 503"),
+        ],
+    )
+    assert message.subject == "Bamboo digest: 2025-03-01 to 2025-03-03 (3 days), 2 failed"
+    lines = message.text.splitlines()
+    assert (
+        "The ETL run for 2025-03-01 to 2025-03-03 (3 days) finished with 2 failed days (below)."
+        in lines
+    )
+    assert (
+        "    2025-03-02  -         -                 -                -             not loaded"
+        in lines
+    )
+    per_day = tables_of(message.html).tables[0]
+    assert per_day[2] == ["2025-03-02", "-", "-", "-", "-", "not loaded"]
+
+
+def test_a_one_day_digest_of_a_day_that_failed_says_so_without_numbers() -> None:
+    failure = DayFailure("2025-03-08", "raw_attempts", "HTTP 503")
+    message = digest(["2025-03-08"], [], [], [], DASHBOARD, failed_days=[failure])
+    assert message.subject == "Bamboo digest: 2025-03-08, 1 failed"
+    assert (
+        dedent(
+            """\
+        2025-03-08 (Saturday), change since 2025-03-01:
+            Attempts:         -
+            Correct attempts: -
+            Active learners:  -
+            New learners:     -
+            Rejected share:   not loaded
+        """
+        )
+        in message.text
+    )
+    assert "    2025-03-08 at raw_attempts: HTTP 503\n" in message.text
