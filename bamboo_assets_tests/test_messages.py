@@ -272,7 +272,8 @@ def test_the_failure_alert_names_the_run_its_partitions_the_error_and_the_link()
 def test_the_html_part_is_laid_out_as_reviewed(made) -> None:
     """Headings, tables and styles as reviewed in golden/*.html (a line break is added there
     before each heading, row, table and paragraph to keep it readable): figures right-aligned,
-    text left-aligned."""
+    text left-aligned. A change of the digest's look on purpose edits those files too, so the
+    review of the change shows the new layout."""
     reviewed = (GOLDEN / f"{made.__name__}.html").read_text(encoding="utf-8")
     assert made().html == reviewed.replace("\n", "") + "\n"
 
