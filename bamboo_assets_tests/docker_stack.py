@@ -103,18 +103,9 @@ class ComposeProject:
     def sql(self, statement: str) -> str:
         """One value from the warehouse, through psql inside the postgres container."""
         done = self(
-            "exec",
-            "-T",
-            "postgres",
-            "psql",
-            "-U",
-            "bamboo",
-            "-d",
-            "bamboo",
-            "-tAc",
-            statement,
+            "exec", "-T", "postgres", "psql", "-U", "bamboo", "-d", "bamboo", "-tAc", statement,
             timeout=60,
-        )
+        )  # fmt: skip
         return done.stdout.strip()
 
     def containers(self) -> list[str]:

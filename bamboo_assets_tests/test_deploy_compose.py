@@ -238,25 +238,11 @@ def test_a_run_with_the_warehouse_unreachable_fails_naming_it(stack: Stack) -> N
     password = stack.env["BAMBOO_WAREHOUSE_PASSWORD"]
     nowhere = f"BAMBOO_DB_DSN=host=postgres port=5999 dbname=bamboo user=bamboo password={password}"
     done = stack.project(
-        "run",
-        "--rm",
-        "--no-deps",
-        "-T",
-        "-e",
-        nowhere,
-        "code-location",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        "bamboo_assets.definitions",
-        "--select",
-        "*",
-        "--partition",
-        "2025-03-02",
-        timeout=300,
-        check=False,
-    )
+        "run", "--rm", "--no-deps", "-T", "-e", nowhere, "code-location",
+        "dagster", "asset", "materialize", "-m", "bamboo_assets.definitions",
+        "--select", "*", "--partition", "2025-03-02",
+        timeout=300, check=False,
+    )  # fmt: skip
     log = done.stdout + done.stderr
     assert done.returncode != 0
     expected = "WarehouseUnavailable: cannot connect to the warehouse (database bamboo on postgres)"
