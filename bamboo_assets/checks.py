@@ -1,21 +1,22 @@
-"""Data-quality checks users care about, evaluated right after each asset writes its days.
+"""Data-quality checks users care about, evaluated right after their asset writes its days.
 
-Declared as `check_specs` on the assets (the asset knows which days it just wrote), so every
-run, whoever launched it, shows them on the asset page.
+Declared as `check_specs` of the pipeline (the step knows which days it just wrote), so every
+run, whoever launched it, shows them on the asset pages; the digest lists those that did not
+pass.
 """
+
+from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
-from statistics import median
+from datetime import date
 
 import dagster as dg
-import psycopg
 
-from bamboo_assets import sql
-from bamboo_assets.dashboard_plan import MetricsRow, plan_dashboard
-from bamboo_assets.validation import NOTEBOOK_KEYS, DayVerdict
+from bamboo_assets.core.metrics import DayMetrics
+from bamboo_assets.core.validation import NOTEBOOK_KEYS, DayVerdict
+from bamboo_assets.core.volume import VolumeRule, volume_band, volume_verdict
+from bamboo_assets.dashboard.plan import plan_dashboard
 
 NO_DUPLICATES = dg.AssetCheckSpec(
     "no_duplicate_attempts",
@@ -48,8 +49,11 @@ METRICS_RECONCILE = dg.AssetCheckSpec(
     "metrics_match_solutions",
     asset="daily_metrics",
     description="public.daily_metrics equals the notebook's definitions recomputed from "
-    "public.solutions for every day the run changed.",
+    "public.solutions for the days the run changed: all of them up to "
+    "7, else 7 spread over them (the first, the last and evenly between), so a backfill of a "
+    "year is checked in a second.",
 )
+RECONCILED_DAYS = 7
 DASHBOARD_MATCHES = dg.AssetCheckSpec(
     "dashboard_matches_metrics",
     asset="dashboard_sheet",
@@ -58,24 +62,25 @@ DASHBOARD_MATCHES = dg.AssetCheckSpec(
 )
 
 
-def no_duplicates(conn: psycopg.Connection) -> dg.AssetCheckResult:
+def no_duplicates(index: str | None) -> dg.AssetCheckResult:
     """Duplicates are impossible exactly while a valid unique index on (user_id, created_at)
-    exists: checking the catalog costs nothing, counting a million-row day half a second."""
-    index = conn.execute(sql.UNIQUE_ATTEMPT_INDEX).fetchone()
+    exists (`index`: its name, or None)."""
     return dg.AssetCheckResult(
+        asset_key=NO_DUPLICATES.asset_key,
         check_name=NO_DUPLICATES.name,
         passed=index is not None,
-        metadata={"enforced_by": index[0] if index else "nothing: no valid unique index"},
+        metadata={"enforced_by": index or "nothing: no valid unique index"},
     )
 
 
-def rejected_share(verdicts: dict[date, DayVerdict], threshold: float) -> dg.AssetCheckResult:
+def rejected_share(verdicts: Mapping[date, DayVerdict], threshold: float) -> dg.AssetCheckResult:
     shares = {
         str(day): round(v.rejected_total / v.extracted, 4) if v.extracted else 0.0
         for day, v in verdicts.items()
     }
     over = {day: share for day, share in shares.items() if share > threshold}
     return dg.AssetCheckResult(
+        asset_key=REJECTED_SHARE.asset_key,
         check_name=REJECTED_SHARE.name,
         passed=not over,
         severity=dg.AssetCheckSeverity.WARN,
@@ -85,41 +90,6 @@ def rejected_share(verdicts: dict[date, DayVerdict], threshold: float) -> dg.Ass
             "highest_share": max(shares.values(), default=0.0),
         },
     )
-
-
-@dataclass(frozen=True)
-class VolumeRule:
-    """The band a day's record count must lie in, from the same weekday's recent history."""
-
-    low_ratio: float = 0.5
-    high_ratio: float = 2.0
-    min_weeks: int = 3
-    weeks: int = 4
-
-
-def volume_band(
-    day: date, counts: Mapping[date, int], rule: VolumeRule
-) -> tuple[float, float] | None:
-    """(lowest, highest) ordinary count for `day`: the ratios times the median count of the
-    same weekday over `rule.weeks` weeks before it; None while fewer than `rule.min_weeks` of
-    those days are known."""
-    history = [
-        counts[earlier]
-        for week in range(1, rule.weeks + 1)
-        if (earlier := day - timedelta(weeks=week)) in counts
-    ]
-    if len(history) < rule.min_weeks:
-        return None
-    usual = median(history)
-    return rule.low_ratio * usual, rule.high_ratio * usual
-
-
-def volume_history(conn: psycopg.Connection, days: Sequence[date]) -> dict[date, int]:
-    """Records extracted per day from the four weeks before the first of `days` to the last."""
-    if not days:
-        return {}
-    first = min(days) - timedelta(weeks=VolumeRule.weeks)
-    return dict(conn.execute(sql.EXTRACTED_BETWEEN, (first, max(days))).fetchall())
 
 
 VOLUME_COLUMNS = dg.TableSchema(
@@ -139,30 +109,14 @@ def volume(
     rows, outside = [], []
     for day, verdict in verdicts.items():
         band = volume_band(day, history, rule)
-        count = verdict.extracted
-        if band is None:
-            word = "no history"
-        elif count < band[0]:
-            word = "too few"
-        elif count > band[1]:
-            word = "too many"
-        else:
-            word = "ok"
-        if word.startswith("too"):
+        count, word = verdict.extracted, volume_verdict(verdict.extracted, band)
+        if band and word != "ok":
             outside.append(f"{day}: {count:,} records, expected {band[0]:,.0f} to {band[1]:,.0f}")
         low, high = band or (None, None)
-        rows.append(
-            dg.TableRecord(
-                {
-                    "day": str(day),
-                    "records": count,
-                    "expected_low": low,
-                    "expected_high": high,
-                    "verdict": word,
-                }
-            )
-        )
+        record = {"day": str(day), "records": count, "expected_low": low, "expected_high": high}
+        rows.append(dg.TableRecord({**record, "verdict": word}))
     return dg.AssetCheckResult(
+        asset_key=VOLUME.asset_key,
         check_name=VOLUME.name,
         passed=not outside,
         severity=dg.AssetCheckSeverity.WARN,
@@ -184,6 +138,7 @@ def api_shape(verdicts: Mapping[date, DayVerdict]) -> dg.AssetCheckResult:
     found += [f"missing {key}: {n:,} records" for key, n in sorted(missing.items())]
     fast = sum(v.fast_path for v in verdicts.values())
     return dg.AssetCheckResult(
+        asset_key=API_SHAPE.asset_key,
         check_name=API_SHAPE.name,
         passed=not found,
         severity=dg.AssetCheckSeverity.WARN,
@@ -198,30 +153,36 @@ def api_shape(verdicts: Mapping[date, DayVerdict]) -> dg.AssetCheckResult:
     )
 
 
-def metrics_match(conn: psycopg.Connection, days: Sequence[date]) -> dg.AssetCheckResult:
-    """The notebook's definitions, written differently from the incremental queries."""
-    if not days:
-        return dg.AssetCheckResult(check_name=METRICS_RECONCILE.name, passed=True)
-    expected = conn.execute(
-        sql.RECOMPUTED_METRICS, {"first": min(days), "last": max(days), "days": list(days)}
-    ).fetchall()
-    stored = conn.execute(sql.METRICS_OF_DAYS, (list(days),)).fetchall()
-    mismatched = sorted({row[0] for row in set(expected) ^ set(stored)})
+def reconcile_sample(days: Sequence[date]) -> list[date]:
+    """The days the reconciliation recomputes: all, or RECONCILED_DAYS spread over them."""
+    if len(days) <= RECONCILED_DAYS:
+        return list(days)
+    step = (len(days) - 1) / (RECONCILED_DAYS - 1)
+    return [days[round(n * step)] for n in range(RECONCILED_DAYS)]
+
+
+def metrics_match(days: Sequence[date], mismatched: Sequence[str]) -> dg.AssetCheckResult:
+    """`days`: the days recomputed; `mismatched`: those whose stored metrics differ."""
     return dg.AssetCheckResult(
+        asset_key=METRICS_RECONCILE.asset_key,
         check_name=METRICS_RECONCILE.name,
         passed=not mismatched,
-        metadata={"days_checked": len(days), "mismatched_days": dg.MetadataValue.json(mismatched)},
+        metadata={
+            "days_checked": dg.MetadataValue.json([str(day) for day in days]),
+            "mismatched_days": dg.MetadataValue.json(mismatched),
+        },
     )
 
 
 def dashboard_matches(
-    grid: list[list], metrics: Sequence[MetricsRow], chart_matches: bool | None = None
+    grid: list[list], metrics: Sequence[DayMetrics], chart_matches: bool | None = None
 ) -> dg.AssetCheckResult:
     """`grid` is the dashboard as the refresh left it; `chart_matches` whether Bamboo's chart
     reads every day (None where the dashboard keeps no chart)."""
     plan = plan_dashboard(grid, metrics)
     wrong = plan.updated_days + plan.appended_days
     return dg.AssetCheckResult(
+        asset_key=DASHBOARD_MATCHES.asset_key,
         check_name=DASHBOARD_MATCHES.name,
         passed=not wrong and not plan.added_columns and chart_matches is not False,
         metadata={

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real PostgreSQL server for the session, a fresh database per test."""
+"""What every test shares: no setting leaks in from the shell, a real PostgreSQL server for the
+session and a fresh database per test, and a folder for Bamboo's local state."""
 
 import uuid
 from collections.abc import Iterator
@@ -7,7 +8,19 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bamboo_assets.resources.warehouse import PostgresWarehouse
+from bamboo_assets.settings import variable_names
+from bamboo_assets.warehouse.connection import PostgresWarehouse
+
+# Dagster's own variables a developer may have set; Bamboo's are read from settings.py.
+DAGSTER_VARIABLES = ("DAGSTER_HOME", "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every variable Bamboo reads starts unset: a test sets exactly what it means, the way a
+    deployment does, and a developer's .env never points a test at a real system."""
+    for name in [*variable_names(), *DAGSTER_VARIABLES]:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +54,4 @@ def bamboo_home(tmp_path: Path) -> Path:
     home = tmp_path / "bamboo"
     home.mkdir()
     return home
+

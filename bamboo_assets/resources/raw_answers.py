@@ -88,9 +88,7 @@ class RawAnswerStore(dg.ConfigurableResource):
         first, last = _ends(incoming)
         if first == b"[" and last == b"]":
             return incoming.replace(self.answer_path(day))
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        failed = Path(self.directory) / "failed" / f"{day.isoformat()}-{stamp}{SUFFIX}"
-        failed.parent.mkdir(parents=True, exist_ok=True)
+        failed = self._failed_path(day)
         incoming.replace(failed)
         with read_answer(failed) as answer:
             start = answer.read(200).decode("utf-8", "replace").strip()
@@ -100,6 +98,20 @@ class RawAnswerStore(dg.ConfigurableResource):
         raise UnusableAnswer(
             f"the answer for {day} is not a JSON list: it {what}; kept at {failed}"
         )
+
+    def set_aside(self, day: date) -> Path:
+        """Move the day's stored answer to `failed/` (it is not JSON inside): the day has no
+        answer any more, so materializing it again fetches a new one."""
+        failed = self._failed_path(day)
+        self.answer_path(day).replace(failed)
+        self._fetched_note(day).unlink(missing_ok=True)
+        return failed
+
+    def _failed_path(self, day: date) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        failed = Path(self.directory) / "failed" / f"{day.isoformat()}-{stamp}{SUFFIX}"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        return failed
 
     def delete_expired(self, keep: Iterable[date] = ()) -> list[Path]:
         """Delete the files stored more than `retention_days` ago, except the answers of the

@@ -22,7 +22,7 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from bamboo_assets import simulator
+from bamboo_assets.core import simulator
 from bamboo_assets.resources.raw_answers import write_answer
 from bamboo_assets.resources.retry import ReportingRetry
 
@@ -202,7 +202,7 @@ def _timed_out(error: BaseException) -> bool:
 
 
 class SimulatedStatisticsApi(StatisticsApi):
-    """The deterministic simulated API (bamboo_assets.simulator): same bytes for the same day."""
+    """The deterministic simulated API (core/simulator.py): the same bytes for the same day."""
 
     records_per_day: int = 8500
     seed: int = 0
