@@ -11,7 +11,7 @@ from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from bamboo_assets.assets import digest_email
 from bamboo_assets.assets.run import BACKFILL_TAG
 from bamboo_assets.core.alerts import failure_alert
-from bamboo_assets.core.digest import FailedCheck
+from bamboo_assets.core.digest import FailedCheck, failed_check
 from bamboo_assets.dashboard.resource import Dashboard
 from bamboo_assets.resources.mail import Mailer
 from bamboo_assets.settings import Settings
@@ -133,21 +133,18 @@ def _send_backfill_digest(
 
 def _failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[FailedCheck]:
     """The asset checks a run evaluated that did not pass, read from its events."""
-    failed = []
-    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-        evaluation = entry.dagster_event.event_specific_data
-        if evaluation.passed:
-            continue
-        details = "; ".join(
-            f"{name}: {str(value.value)[:80]}"
-            for name, value in list(evaluation.metadata.items())[:3]
+    evaluations = [
+        entry.dagster_event.event_specific_data
+        for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    ]
+    return [
+        failed_check(
+            evaluation.asset_key.to_user_string(),
+            evaluation.check_name,
+            evaluation.severity.value.lower(),
+            evaluation.description,
+            evaluation.metadata,
         )
-        failed.append(
-            FailedCheck(
-                evaluation.asset_key.to_user_string(),
-                evaluation.check_name,
-                evaluation.severity.value.lower(),
-                evaluation.description or details,
-            )
-        )
-    return failed
+        for evaluation in evaluations
+        if not evaluation.passed
+    ]

@@ -8,14 +8,15 @@ from datetime import datetime, timedelta
 
 from psycopg import sql
 
-from bamboo_assets.settings import build_resources, load_settings
+from bamboo_assets.resources import build_resources
+from bamboo_assets.settings import Settings
 
 DAYS = 3
 TABLES = (("public", "solutions"), ("public", "daily_metrics"), ("bamboo", "rejected_attempts"))
 
 
 def main() -> int:
-    settings = load_settings(os.environ)
+    settings = Settings.from_env(os.environ)
     today = datetime.now(settings.tz).date()
     first, last = today - timedelta(days=DAYS), today - timedelta(days=1)
     command = [
@@ -28,7 +29,7 @@ def main() -> int:
         print("The run failed: see the log above.", file=sys.stderr)
         return 1
 
-    resources = build_resources(os.environ, settings)
+    resources = build_resources(settings)
     warehouse = resources["warehouse"].process_config_and_initialize()
     with warehouse.connect() as conn:
         counts = {
@@ -44,7 +45,7 @@ def main() -> int:
     print(f"  dashboard: {resources['dashboard'].process_config_and_initialize().location()}")
     mailer = resources["mailer"].process_config_and_initialize()
     print(f"  digest:    {getattr(mailer, 'directory', None) or 'sent by SMTP'}")
-    print(f"  raw API answers: {settings.home / 'raw'}")
+    print(f"  raw API answers: {settings.home_path / 'raw'}")
     print(f"  Dagster runs: DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '(temporary)')}")
     print("Open the UI with `make dev` (http://127.0.0.1:3000).")
     return 0

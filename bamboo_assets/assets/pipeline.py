@@ -1,7 +1,7 @@
 """The pipeline: six assets of one lineage, run as one Dagster step over a day or a range.
 
 Dagster marks every partition of a step's range materialized when the step returns, and
-failed when it raises (its issue 17836), so a range run could not tell a bad day from the
+failed when it raises (a limit of range runs), so a range run could not tell a bad day from the
 good ones. Here the six assets are one `multi_asset` whose step does the selected assets in
 lineage order over the run's days, keeping a per-day ledger (core/ledger.py) that every step
 uses the same way: a step does the days still to do and records the ones that fail. At the

@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 import psycopg
 
-from bamboo_assets.core.digest import FailedCheck
+from bamboo_assets.core.digest import FailedCheck, failed_check
 from bamboo_assets.core.ledger import DayLedger
 from bamboo_assets.dashboard.resource import Dashboard
 from bamboo_assets.resources.mail import Mailer
@@ -65,21 +65,17 @@ class DaysRun:
 
     def note_checks(self, results: list[dg.AssetCheckResult]) -> None:
         """Keep the checks that did not pass, for the digest."""
-        for result in results:
-            if result.passed:
-                continue
-            details = result.description or "; ".join(
-                f"{name}: {str(getattr(value, 'value', value))[:80]}"
-                for name, value in list(result.metadata.items())[:3]
+        self.failed_checks += [
+            failed_check(
+                result.asset_key.to_user_string(),
+                result.check_name,
+                result.severity.value.lower(),
+                result.description,
+                result.metadata,
             )
-            self.failed_checks.append(
-                FailedCheck(
-                    result.asset_key.to_user_string(),
-                    result.check_name,
-                    result.severity.value.lower(),
-                    details,
-                )
-            )
+            for result in results
+            if not result.passed
+        ]
 
 
 def days_of(context: dg.AssetExecutionContext) -> list[date]:

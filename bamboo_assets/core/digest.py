@@ -40,6 +40,18 @@ class FailedCheck(NamedTuple):
     details: str
 
 
+def failed_check(
+    asset: str, check: str, severity: str, description: str | None, metadata: Mapping[str, object]
+) -> FailedCheck:
+    """A check that did not pass, as the digest lists it: its description, else its first three
+    figures (metadata values, or Dagster MetadataValues holding them)."""
+    details = description or "; ".join(
+        f"{name}: {str(getattr(value, 'value', value))[:80]}"
+        for name, value in list(metadata.items())[:3]
+    )
+    return FailedCheck(asset, check, severity, details)
+
+
 class Refetched(NamedTuple):
     """A day fetched again: records new since the previous fetch, and records the API no
     longer returns (those stay in public.solutions)."""

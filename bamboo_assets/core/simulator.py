@@ -1,7 +1,7 @@
 """A deterministic stand-in for the ITResume statistics API's answers.
 
 Seeded per day, so the same day always gives the same bytes. The shape follows what the
-real API sends (see field notes): `passback_params` as a Python-repr string with
+real API sends: `passback_params` as a Python-repr string with
 `oauth_consumer_key` empty and, from 2025 on, no `lis_outcome_service_url`; `is_correct` null
 for runs; timestamps `YYYY-MM-DD HH:MM:SS.ffffff`; now and then a record with a null
 `lti_user_id`, which the rules reject. Learners come from a pool that grows day by day, so
