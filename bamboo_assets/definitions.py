@@ -10,10 +10,10 @@ from __future__ import annotations
 import dagster as dg
 
 from bamboo_assets.assets.pipeline import GROUP, build_pipeline
-from bamboo_assets.resources import build_resources
 from bamboo_assets.schedule import daily_attempts_schedule
 from bamboo_assets.sensors import backfill_digest, failed_run_alert
 from bamboo_assets.settings import Settings
+from bamboo_assets.systems import build_resources
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -124,9 +124,7 @@ class Settings(dg.ConfigurableResource):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
-        problems = [*self._range_problems(), *self._partial_systems()]
-        if problems:
-            raise ValueError("; ".join(problems))
+        # Production's gaps first: they name every variable missing at once.
         if self.environment == "production" and self.local_stand_ins():
             missing = self.local_stand_ins()
             raise ValueError(
@@ -135,6 +133,9 @@ class Settings(dg.ConfigurableResource):
                 "to a local stand-in. Set them (see .env.example), or BAMBOO_ENV=local for a "
                 "local run"
             )
+        problems = [*self._range_problems(), *self._partial_systems()]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def _range_problems(self) -> list[str]:

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from psycopg import sql
 
-from bamboo_assets.resources import build_resources
 from bamboo_assets.settings import Settings
+from bamboo_assets.systems import build_resources
 
 DAYS = 3
 TABLES = (("public", "solutions"), ("public", "daily_metrics"), ("bamboo", "rejected_attempts"))

@@ -28,8 +28,8 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bamboo_assets.operations import postgres_tools
-from bamboo_assets.resources import warehouse as configured_warehouse
 from bamboo_assets.settings import Settings
+from bamboo_assets.systems import warehouse as configured_warehouse
 from bamboo_assets.warehouse import schema
 
 MANIFEST = "manifest.json"

@@ -9,7 +9,7 @@ import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bamboo_assets.validation import first_days_copy, judge_answer
+from bamboo_assets.core.validation import first_days_copy, judge_answer
 
 DAY = date(2025, 3, 5)
 MOSCOW = ZoneInfo("Europe/Moscow")

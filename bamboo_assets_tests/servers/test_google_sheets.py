@@ -1,19 +1,12 @@
-"""The fake servers behave like the real services where the other tests rely on it.
+"""The fake Google Sheets behaves like the real service where the other tests rely on it.
 
-Each test drives a fake with the real client library (gspread + google-auth, requests,
-smtplib), so a fake that drifted from the real protocol fails here first.
+Driven with the real client libraries (gspread + google-auth), the way production wires them,
+so a fake that drifted from Google's protocol fails here first.
 """
 
 from __future__ import annotations
 
-import json
-import smtplib
-import socket
-import ssl
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from email.message import EmailMessage
 from pathlib import Path
 
 import gspread
@@ -28,24 +21,11 @@ from gspread.exceptions import APIError, SpreadsheetNotFound
 from gspread.http_client import HTTPClient
 from requests.adapters import HTTPAdapter
 
-from bamboo_assets_tests.servers import (
-    FakeGoogleSheets,
-    FakeStatisticsApi,
-    Hang,
-    Reply,
-    SmtpEnvelope,
-    SmtpServer,
-    StreamedBody,
-    Truncated,
-    closed_port,
-)
+from bamboo_assets_tests.servers import FakeGoogleSheets
 
 SHEETS_ORIGIN = "https://sheets.googleapis.com"
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 BOOK = "book-id"
-
-
-# -- Google Sheets ---------------------------------------------------------------------------
 
 
 class _RedirectAdapter(HTTPAdapter):
@@ -352,175 +332,3 @@ def test_grid_data_charts_and_metadata_come_back_through_the_fields_mask(
         )
     with pytest.raises(APIError, match="Unable to parse range"):
         client.fetch_sheet_metadata(BOOK, params={"includeGridData": "true", "ranges": "Nope"})
-
-
-# -- statistics API --------------------------------------------------------------------------
-
-PARAMS = {
-    "client": "bamboo",
-    "client_key": "test-key",
-    "start": "2024-05-01 00:00:00.000000",
-    "end": "2024-05-01 23:59:59.999999",
-}
-
-
-def _echo_start(params: dict[str, str]) -> bytes:
-    return json.dumps([{"start": params["start"]}]).encode()
-
-
-def test_statistics_api_checks_the_key_and_records_requests() -> None:
-    with FakeStatisticsApi(_echo_start) as api:
-        refused = requests.get(api.url, params={**PARAMS, "client_key": "wrong"}, timeout=5)
-        answered = requests.get(api.url, params=PARAMS, timeout=5)
-
-        assert refused.status_code == 401
-        assert refused.json() == {"errors": "invalid client_key"}
-        assert answered.status_code == 200
-        assert answered.json() == [{"start": "2024-05-01 00:00:00.000000"}]
-        assert answered.headers["Content-Length"] == str(len(answered.content))
-        assert api.requests == [{**PARAMS, "client_key": "wrong"}, PARAMS]
-        assert len(api.request_times) == 2
-
-
-def test_statistics_api_serves_reply_faults_in_order() -> None:
-    with FakeStatisticsApi(_echo_start) as api:
-        api.fail_next(
-            Reply(503, headers={"Retry-After": "1"}),
-            Reply(200, b'{"errors": "x"}'),
-            Reply(200, b"not json"),
-        )
-        unavailable, errors, junk, normal = (
-            requests.get(api.url, params=PARAMS, timeout=5) for _ in range(4)
-        )
-        assert (unavailable.status_code, unavailable.headers["Retry-After"]) == (503, "1")
-        assert errors.json() == {"errors": "x"}
-        assert junk.text == "not json"
-        assert normal.json() == [{"start": PARAMS["start"]}]
-        assert api.pending_faults == 0
-
-
-def test_truncated_body_fails_the_read_and_big_bodies_arrive_whole() -> None:
-    body = bytes(range(256)) * (3 * 4096 + 7)  # > 3 MiB: several 1 MiB chunks
-
-    def answer(params: dict[str, str]) -> bytes | StreamedBody:
-        if params["client"] == "streamed":
-            return StreamedBody(
-                len(body), (body[i : i + 100_000] for i in range(0, len(body), 100_000))
-            )
-        return body
-
-    with FakeStatisticsApi(answer) as api:
-        api.fail_next(Truncated(keep_bytes=1000))
-        with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.ConnectionError)):
-            requests.get(api.url, params=PARAMS, timeout=5)
-        assert requests.get(api.url, params=PARAMS, timeout=5).content == body
-        streamed = requests.get(api.url, params={**PARAMS, "client": "streamed"}, timeout=5)
-        assert streamed.content == body
-
-
-def test_hang_times_the_client_out_without_blocking_shutdown() -> None:
-    api = FakeStatisticsApi(_echo_start)
-    with api:
-        api.fail_next(Hang(30))
-        with pytest.raises(requests.ReadTimeout):
-            requests.get(api.url, params=PARAMS, timeout=0.5)
-        assert requests.get(api.url, params=PARAMS, timeout=5).status_code == 200
-        api.fail_next(Hang(30))
-        with pytest.raises(requests.ReadTimeout):
-            requests.get(api.url, params=PARAMS, timeout=0.2)
-        leaving = time.monotonic()  # a handler is still hanging as we exit
-    assert time.monotonic() - leaving < 0.6  # stop() gives stuck handlers 1 s: none was used
-    with pytest.raises(requests.ConnectionError):
-        requests.get(api.url, params=PARAMS, timeout=1)
-
-
-def test_statistics_api_answers_requests_in_parallel() -> None:
-    with FakeStatisticsApi(_echo_start, delay_seconds=0.4) as api:
-        began = time.monotonic()
-        with ThreadPoolExecutor(4) as pool:
-            statuses = list(
-                pool.map(
-                    lambda _: requests.get(api.url, params=PARAMS, timeout=5).status_code, range(4)
-                )
-            )
-        elapsed = time.monotonic() - began
-        assert statuses == [200] * 4
-        assert elapsed < 1.2  # serial answering would take 1.6 s
-        times = api.request_times
-        assert max(times) - min(times) < 0.3
-
-
-# -- SMTP ------------------------------------------------------------------------------------
-
-
-def _digest() -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = "bamboo@example.org"
-    message["To"] = "team@example.org"
-    message["Subject"] = "Сводка за день"
-    message.set_content("Всё хорошо\n")
-    return message
-
-
-def _connect(server: SmtpServer, context: ssl.SSLContext | None) -> smtplib.SMTP:
-    if server.security == "ssl":
-        return smtplib.SMTP_SSL(server.host, server.port, context=context, timeout=5)
-    smtp = smtplib.SMTP(server.host, server.port, timeout=5)
-    if server.security == "starttls":
-        smtp.starttls(context=context)
-    return smtp
-
-
-@pytest.mark.parametrize("security", ["none", "starttls", "ssl"])
-def test_smtp_delivers_in_every_security_mode(security: str) -> None:
-    with SmtpServer(security, user="digest", password="s3cret") as server:  # type: ignore[arg-type]
-        context = None
-        if security != "none":
-            assert server.ca_file is not None
-            context = ssl.create_default_context(cafile=server.ca_file)  # verifies 127.0.0.1
-        else:
-            assert server.ca_file is None
-        with _connect(server, context) as smtp:
-            assert isinstance(smtp.sock, ssl.SSLSocket) == (security != "none")
-            smtp.login("digest", "s3cret")
-            smtp.send_message(_digest())
-
-        [received] = server.messages
-        assert received["Subject"] == "Сводка за день"
-        assert received.get_content() == "Всё хорошо\n"
-        assert server.envelopes == [SmtpEnvelope("bamboo@example.org", ["team@example.org"])]
-        assert server.authenticated_users == ["digest"]
-
-
-def test_smtp_rejects_wrong_password_and_unauthenticated_mail() -> None:
-    with SmtpServer("none", user="digest", password="s3cret") as server:
-        with smtplib.SMTP(server.host, server.port, timeout=5) as smtp:
-            with pytest.raises(smtplib.SMTPAuthenticationError):
-                smtp.login("digest", "wrong")
-            with pytest.raises(smtplib.SMTPSenderRefused):
-                smtp.send_message(_digest())
-        assert server.messages == []
-        assert server.authenticated_users == []
-
-
-def test_smtp_starttls_is_required_and_certificate_is_self_signed() -> None:
-    with SmtpServer("starttls", user="digest", password="s3cret") as server:
-        with smtplib.SMTP(server.host, server.port, timeout=5) as smtp:
-            smtp.ehlo()
-            assert not smtp.has_extn("auth")  # AUTH is offered only after STARTTLS
-            with pytest.raises(smtplib.SMTPSenderRefused):  # and mail needs STARTTLS first
-                smtp.send_message(_digest())
-        with (
-            smtplib.SMTP(server.host, server.port, timeout=5) as smtp,
-            pytest.raises(ssl.SSLCertVerificationError),  # not trusted without ca_file
-        ):
-            smtp.starttls(context=ssl.create_default_context())
-        assert server.messages == []
-
-
-def test_closed_port_refuses_connections() -> None:
-    port = closed_port()
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", port), timeout=1)
-    with pytest.raises(ConnectionRefusedError):
-        smtplib.SMTP("127.0.0.1", port, timeout=1)

@@ -4,10 +4,10 @@ from datetime import date
 
 import pytest
 
-from bamboo_assets.dashboard_plan import apply_plan, plan_dashboard, sheet_date
-from bamboo_assets.sql import METRIC_COLUMNS
+from bamboo_assets.core.metrics import METRIC_COLUMNS, DayMetrics
+from bamboo_assets.dashboard.plan import apply_plan, plan_dashboard, sheet_date
 
-METRICS = [("2025-03-01", 10, 4, 3, 3), ("2025-03-02", 20, 5, 6, 2)]
+METRICS = [DayMetrics("2025-03-01", 10, 4, 3, 3), DayMetrics("2025-03-02", 20, 5, 6, 2)]
 
 
 def refreshed(grid: list[list]) -> list[list]:

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bamboo_assets.rules import MAX_USER_ID_LENGTH, Attempt, Rejection, common_attempt, judge
-from bamboo_assets.validation import judge_answer
+from bamboo_assets.core.rules import MAX_USER_ID_LENGTH, Attempt, Rejection, common_attempt, judge
+from bamboo_assets.core.validation import judge_answer
 
 UTC = ZoneInfo("UTC")
 

@@ -1,21 +1,19 @@
 """A warehouse database that is not UTF8 is refused with the fix, before anything is written.
 
-On SQL_ASCII, psycopg returns names as bytes, and Bamboo used to fail later with
-`relation "bamboo.user_first_day" does not exist`.
+On SQL_ASCII, psycopg returns names as bytes, and text outside ASCII could not be stored as
+the API sent it.
 """
+
+from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from bamboo_assets.resources.warehouse import PostgresWarehouse
-from bamboo_assets_tests.faults import failure_message, step_errors
-from bamboo_assets_tests.helpers import local_resources, materialize_days, query
-
-DAY = "2025-03-01"
+from bamboo_assets.warehouse.connection import PostgresWarehouse, WarehouseNotUtf8
+from bamboo_assets_tests.support.bamboo import query
 
 
 @pytest.fixture
@@ -36,29 +34,28 @@ def test_a_sql_ascii_warehouse_is_refused_naming_the_database_and_the_fix(
     sql_ascii_dsn: str,
 ) -> None:
     name = psycopg.conninfo.conninfo_to_dict(sql_ascii_dsn)["dbname"]
-    with pytest.raises(ValueError) as refused, PostgresWarehouse(dsn=sql_ascii_dsn).connect():
+    with pytest.raises(WarehouseNotUtf8) as refused, PostgresWarehouse(dsn=sql_ascii_dsn).connect():
         pass
-    assert str(refused.value).startswith(f"the warehouse database {name} (database {name} on ")
+    message = str(refused.value)
+    assert message.startswith(f"the warehouse database {name} (database {name} on ")
     assert "uses SQL_ASCII; Bamboo needs a UTF8 database: create it with ENCODING 'UTF8'" in (
-        str(refused.value)
+        message
     )
+    assert "user_first_day" not in message
     # Refused before the schema was created: nothing to clean up in the wrong database.
     assert query(sql_ascii_dsn, "SELECT 1 FROM pg_namespace WHERE nspname = 'bamboo'") == []
 
 
-def test_a_run_on_a_sql_ascii_warehouse_fails_with_that_message(
-    sql_ascii_dsn: str, bamboo_home: Path
+def test_a_utf8_warehouse_is_accepted_and_keeps_text_outside_ascii(
+    warehouse: PostgresWarehouse,
 ) -> None:
-    warehouse = PostgresWarehouse(dsn=sql_ascii_dsn)
-    result = materialize_days(DAY, DAY, local_resources(bamboo_home, warehouse, 20))
-    assert not result.success
-    assert sorted(step_errors(result)) == ["validated_attempts"]  # first to need the warehouse
-    message = failure_message(result, "validated_attempts")
-    assert message.startswith("bamboo_assets.resources.warehouse.WarehouseNotUtf8: ")
-    assert "uses SQL_ASCII; Bamboo needs a UTF8 database" in message
-    assert "user_first_day" not in message
-
-
-def test_a_utf8_warehouse_is_accepted(warehouse: PostgresWarehouse) -> None:
     with warehouse.connect() as conn:
         assert conn.info.parameter_status("server_encoding") == "UTF8"
+        conn.execute(
+            "INSERT INTO public.solutions (user_id, attempt_type, created_at)"
+            " VALUES (%s, 'run', '2025-03-01 10:00')",
+            ("Жанна-中-\U0001f600",),
+        )
+        assert conn.execute("SELECT user_id FROM public.solutions").fetchone() == (
+            "Жанна-中-\U0001f600",
+        )

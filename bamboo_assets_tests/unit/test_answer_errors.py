@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from bamboo_assets.answer import MalformedAnswer, iter_records
-from bamboo_assets.rules import common_attempt
+from bamboo_assets.core.answer import MalformedAnswer, iter_records
+from bamboo_assets.core.rules import common_attempt
 
 RECORD = (
     '{"lti_user_id": "u1", "passback_params": "{\'oauth_consumer_key\': \'\', '

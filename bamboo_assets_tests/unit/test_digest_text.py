@@ -1,30 +1,22 @@
-"""The digest and alert texts exactly as people read them (pure: no servers).
+"""The digest exactly as people read it (pure: no servers, no database).
 
-The digest's Dagster path is tested in test_digest.py; here every word, number, sign and
-column of the plain part, and every cell of the HTML tables, is pinned, so a change in what
-the mail says shows up as a failing test.
+Every word, number, sign and column of the plain part, and every cell of the HTML tables, is
+pinned, so a change in what the mail says shows up as a failing test.
 """
 # ruff: noqa: E501 (the range digest's table is wider than a line of code)
 
 from __future__ import annotations
 
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
-from bamboo_assets.messages import (
-    DayFailure,
-    DayLoad,
-    DayMetrics,
-    FailedCheck,
-    Refetched,
-    change,
-    digest,
-    failed_days_summary,
-    failure_alert,
-)
+from bamboo_assets.core.digest import DayLoad, FailedCheck, Refetched, change, digest
+from bamboo_assets.core.ledger import DayFailure
+from bamboo_assets.core.metrics import DayMetrics
 
 DASHBOARD = "https://docs.google.com/spreadsheets/d/x"
 GOLDEN = Path(__file__).parent / "golden"
@@ -180,7 +172,7 @@ def test_a_range_digest_has_a_line_per_day_and_names_failed_and_refetched_days()
 
     Days that failed (1), nothing loaded for them:
         2025-03-02 at raw_attempts: statistics API answered HTTP 503
-        Materialize them again once the cause is fixed.
+        Once the cause is fixed, backfill the failed and missing partitions: in the Dagster UI, Assets, group bamboo, Materialize, choose 'Failed and missing', then Launch backfill.
 
     Days fetched again (new records / records the API no longer returns):
         2025-03-01: 3 new / 2 no longer returned
@@ -237,37 +229,6 @@ def test_changes_are_signed_values_with_a_percentage_when_a_week_earlier_is_know
     assert change(5, None) == "n/a"
 
 
-def test_a_range_that_failed_names_each_day_its_step_and_what_to_do() -> None:
-    failures = [
-        DayFailure("2025-03-02", "raw_attempts", "HTTP 503"),
-        DayFailure("2025-03-05", "validated_attempts", "not valid JSON"),
-    ]
-    assert failed_days_summary(failures, 20) == (
-        "2 of 20 days failed; nothing was loaded for them; the other 18 went through every "
-        "step of the run. 2025-03-02: HTTP 503 (at raw_attempts) | 2025-03-05: not valid JSON "
-        "(at validated_attempts). Materialize the failed days again once the cause is fixed."
-    )
-    assert failed_days_summary(failures[:1], 1) == (
-        "1 of 1 days failed; nothing was loaded for them. 2025-03-02: HTTP 503 (at "
-        "raw_attempts). Materialize the failed days again once the cause is fixed."
-    )
-
-
-def test_the_failure_alert_names_the_run_its_partitions_the_error_and_the_link() -> None:
-    subject, body = failure_alert("r1", "daily_attempts", "2025-03-01", "boom", "http://u/runs/r1")
-    assert subject == "Bamboo run failed: 2025-03-01"
-    assert body == (
-        "A Bamboo run failed.\n\n"
-        "    Run: r1\n"
-        "    Job: daily_attempts\n"
-        "    Partitions: 2025-03-01\n"
-        "    Error: boom\n\n"
-        "Open the run: http://u/runs/r1\n"
-        "Fix the cause, then re-execute the run from failure, or materialize the failed "
-        "partitions again: every step is safe to repeat.\n"
-    )
-
-
 @pytest.mark.parametrize("made", [one_day_digest, range_digest], ids=lambda made: made.__name__)
 def test_the_html_part_is_laid_out_as_reviewed(made) -> None:
     """Headings, tables and styles as reviewed in golden/*.html (a line break is added there
@@ -290,8 +251,12 @@ def test_a_range_shows_a_day_that_was_not_loaded_without_numbers_and_counts_fail
             DayFailure("2025-03-04", "raw_attempts", "HTTP 503"),
         ],
     )
-    assert message.subject == "Bamboo digest: 2025-03-01 to 2025-03-03 (3 days), 2 failed"
+    # 03-02 is a hole (counted as not loaded, not twice); 03-04 failed outside the range.
+    assert message.subject == (
+        "Bamboo digest: 2025-03-01 to 2025-03-03 (3 days), 1 not loaded, 1 failed"
+    )
     lines = message.text.splitlines()
+    assert lines[0] == "Not loaded: 1 of 3 days holds no data: 2025-03-02."
     assert (
         "The ETL run for 2025-03-01 to 2025-03-03 (3 days) finished with 2 failed days (below)."
         in lines
@@ -307,7 +272,9 @@ def test_a_range_shows_a_day_that_was_not_loaded_without_numbers_and_counts_fail
 def test_a_one_day_digest_of_a_day_that_failed_says_so_without_numbers() -> None:
     failure = DayFailure("2025-03-08", "raw_attempts", "HTTP 503")
     message = digest(["2025-03-08"], [], [], [], DASHBOARD, failed_days=[failure])
-    assert message.subject == "Bamboo digest: 2025-03-08, 1 failed"
+    assert message.subject == "Bamboo digest: 2025-03-08, 1 not loaded"
+    assert message.text.startswith("Not loaded: 1 of 1 days holds no data: 2025-03-08.\n\n")
+    assert "The ETL run for 2025-03-08 finished with 1 failed day (below).\n" in message.text
     assert (
         dedent(
             """\
@@ -321,4 +288,63 @@ def test_a_one_day_digest_of_a_day_that_failed_says_so_without_numbers() -> None
         )
         in message.text
     )
-    assert "    2025-03-08 at raw_attempts: HTTP 503\n" in message.text
+    assert (
+        "    2025-03-08 at raw_attempts: HTTP 503\n"
+        "    Once the cause is fixed, backfill the failed and missing partitions: in the Dagster "
+        "UI, Assets, group bamboo, Materialize, choose 'Failed and missing', then Launch "
+        "backfill.\n"
+    ) in message.text
+
+
+def test_a_hole_is_named_first_in_the_html_part_too() -> None:
+    message = digest(["2025-03-01", "2025-03-02"], [], [], [], DASHBOARD)
+    assert message.subject == "Bamboo digest: 2025-03-01 to 2025-03-02 (2 days), 2 not loaded"
+    warning = "Not loaded: 2 of 2 days hold no data: 2025-03-01, 2025-03-02."
+    assert message.text.startswith(f"{warning}\n\nDear all,\n")
+    assert message.html.startswith(f"<html><body><p><strong>{warning}</strong></p><p>The ETL")
+    # Nothing failed: the run itself finished, only the data is missing.
+    assert "The ETL run for 2025-03-01 to 2025-03-02 (2 days) finished.\n" in message.text
+    assert "Days that failed" not in message.text
+
+
+def test_a_day_validated_but_never_loaded_is_a_hole() -> None:
+    """Its counts exist (validation ran), but nothing of it reached public.solutions."""
+    message = digest(
+        ["2025-03-01", "2025-03-02"],
+        [
+            DayLoad("2025-03-01", 10, 10, 0, 0, 10, 10),
+            DayLoad("2025-03-02", 7, 6, 1, 0, None, None),
+        ],
+        [DayMetrics("2025-03-01", 10, 3, 4, 1)],
+        [],
+        DASHBOARD,
+    )
+    assert message.subject == "Bamboo digest: 2025-03-01 to 2025-03-02 (2 days), 1 not loaded"
+    assert message.text.splitlines()[0] == "Not loaded: 1 of 2 days holds no data: 2025-03-02."
+    assert tables_of(message.html).tables[0][2] == ["2025-03-02", "-", "-", "-", "-", "not loaded"]
+
+
+def test_a_loaded_day_that_failed_again_is_no_hole_and_keeps_its_earlier_load() -> None:
+    """A re-fetch that fails leaves the rows of the earlier load in place, and says so."""
+    message = digest(
+        ["2025-03-01", "2025-03-02"],
+        [DayLoad("2025-03-01", 10, 10, 0, 0, 10, 10), DayLoad("2025-03-02", 5, 5, 0, 0, 5, 5)],
+        [DayMetrics("2025-03-01", 10, 3, 4, 1), DayMetrics("2025-03-02", 5, 1, 2, 0)],
+        [],
+        DASHBOARD,
+        failed_days=[DayFailure(date(2025, 3, 2), "raw_attempts", "HTTP 503")],
+    )
+    assert message.subject == "Bamboo digest: 2025-03-01 to 2025-03-02 (2 days), 1 failed"
+    assert not message.text.startswith("Not loaded")
+    assert "    2025-03-02 at raw_attempts: HTTP 503; its earlier load stays\n" in message.text
+    per_day = tables_of(message.html).tables[0]
+    assert per_day[2] == [
+        "2025-03-02",
+        "5 n/a",
+        "1 n/a",
+        "2 n/a",
+        "0 n/a",
+        "failed; earlier load kept",
+    ]
+    # The failed day's counts are not the run's: only 03-01's are summed.
+    assert "    Rows extracted by API: 10\n" in message.text
