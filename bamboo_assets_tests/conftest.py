@@ -3,6 +3,7 @@ session and a fresh database per test, and a folder for Bamboo's local state."""
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -33,15 +34,28 @@ def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.cleanup()
 
 
-@pytest.fixture
-def database_dsn(postgres_uri: str) -> Iterator[str]:
-    """A new, empty database on the test server."""
+@contextmanager
+def _new_database(postgres_uri: str) -> Iterator[str]:
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_uri, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     yield psycopg.conninfo.make_conninfo(postgres_uri, dbname=name)
     with psycopg.connect(postgres_uri, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_dsn(postgres_uri: str) -> Iterator[str]:
+    """A new, empty database on the test server."""
+    with _new_database(postgres_uri) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def other_dsn(postgres_uri: str) -> Iterator[str]:
+    """A second empty database, for a test that compares two deployments' warehouses."""
+    with _new_database(postgres_uri) as dsn:
+        yield dsn
 
 
 @pytest.fixture
@@ -54,4 +68,3 @@ def bamboo_home(tmp_path: Path) -> Path:
     home = tmp_path / "bamboo"
     home.mkdir()
     return home
-

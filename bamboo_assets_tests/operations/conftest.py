@@ -2,11 +2,9 @@
 statistics API every deployment in these tests talks to."""
 
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from bamboo_assets_tests.servers import FakeStatisticsApi
@@ -34,17 +32,6 @@ def bamboo_0_1_0(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
     return target
-
-
-@pytest.fixture
-def another_database(postgres_uri: str) -> Iterator[str]:
-    """A second empty database on the test server (a second deployment's warehouse)."""
-    name = f"other_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_uri, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield psycopg.conninfo.make_conninfo(postgres_uri, dbname=name)
-    with psycopg.connect(postgres_uri, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

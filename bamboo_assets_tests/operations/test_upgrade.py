@@ -102,7 +102,7 @@ def test_a_0_1_0_warehouse_is_migrated_with_every_row_kept_and_continues_like_a_
     api: FakeStatisticsApi,
     answers: Answers,
     database_dsn: str,
-    another_database: str,
+    other_dsn: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -135,7 +135,7 @@ def test_a_0_1_0_warehouse_is_migrated_with_every_row_kept_and_continues_like_a_
 
     # The same life on a fresh install of the new code gives the same rows.
     fresh = Bamboo.from_env(
-        monkeypatch, BAMBOO_HOME=str(tmp_path / "fresh"), BAMBOO_DB_DSN=another_database
+        monkeypatch, BAMBOO_HOME=str(tmp_path / "fresh"), BAMBOO_DB_DSN=other_dsn
     )
     api.fail_day(FAILING, Reply(503))
     answers.by_day.pop("2025-03-04")
@@ -143,4 +143,4 @@ def test_a_0_1_0_warehouse_is_migrated_with_every_row_kept_and_continues_like_a_
     answers.by_day["2025-03-04"] = LATE
     fresh.run("2025-03-04", tags={"bamboo/refetch": "true"})
     new_runs(fresh, api)
-    assert snapshot(another_database) == upgraded_rows
+    assert snapshot(other_dsn) == upgraded_rows

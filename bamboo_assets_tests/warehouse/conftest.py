@@ -1,9 +1,7 @@
-"""Fixtures of the warehouse tests: a connection to the migrated test database, and a second
-database when a test compares two."""
+"""Fixtures of the warehouse tests: a connection to the migrated test database."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -17,14 +15,3 @@ def conn(warehouse: PostgresWarehouse) -> Iterator[psycopg.Connection]:
     """An autocommit connection to the test database, its schema made current."""
     with warehouse.connect() as connection:
         yield connection
-
-
-@pytest.fixture
-def other_dsn(postgres_uri: str) -> Iterator[str]:
-    """A second empty database on the test server."""
-    name = f"other_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_uri, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield psycopg.conninfo.make_conninfo(postgres_uri, dbname=name)
-    with psycopg.connect(postgres_uri, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
