@@ -11,7 +11,7 @@ from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from bamboo_assets.assets import digest_email
 from bamboo_assets.assets.run import BACKFILL_TAG
 from bamboo_assets.core.alerts import failure_alert
-from bamboo_assets.core.digest import FailedCheck, failed_check
+from bamboo_assets.core.rows import FailedCheck, failed_check
 from bamboo_assets.dashboard.resource import Dashboard
 from bamboo_assets.resources.mail import Mailer
 from bamboo_assets.settings import Settings

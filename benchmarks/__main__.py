@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import time
 
-from benchmarks import backfill_parallel, dashboard_requests, ingest, metrics_scaling
+from benchmarks import (
+    backfill_parallel,
+    dashboard_requests,
+    ingest,
+    metrics_scaling,
+    range_backfill,
+)
 from benchmarks.common import progress
 
-FIGURES = (dashboard_requests, metrics_scaling, backfill_parallel, ingest)
+FIGURES = (dashboard_requests, metrics_scaling, backfill_parallel, ingest, range_backfill)
 
 
 def main() -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -274,52 +272,6 @@ class PeakRss:
             self.peak_bytes = max(self.peak_bytes, rss)
 
 
-@dataclass(frozen=True)
-class Measured:
-    """Wall-clock seconds and peak RSS of one run."""
-
-    seconds: float
-    peak_rss_mb: float
-    stdout: str = ""
-    stderr: str = ""
-
-
-def run_measured(
-    command: Sequence[str],
-    *,
-    env: Mapping[str, str],
-    logs: Path,
-    cwd: Path = REPO,
-    timeout: float = 1800.0,
-) -> Measured:
-    """Run `command`, timing it from start to exit and sampling its process tree's RSS.
-
-    Output goes to files under `logs` (a pipe could fill up and stall the process); a failure
-    raises with the end of stderr so a broken variant is never reported as fast.
-    """
-    logs.mkdir(parents=True, exist_ok=True)
-    out_path, err_path = logs / "stdout.txt", logs / "stderr.txt"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        began = time.perf_counter()
-        process = subprocess.Popen(
-            list(command), env=dict(env), cwd=cwd, stdout=out, stderr=err, start_new_session=True
-        )
-        with PeakRss(process.pid) as rss:
-            try:
-                returncode = process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                # Only the group this call started: the command and its own children.
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-                raise BenchmarkError(f"{command[:4]} did not finish in {timeout:.0f}s") from None
-        seconds = time.perf_counter() - began
-    stdout = out_path.read_text(errors="replace")
-    stderr = err_path.read_text(errors="replace")
-    if returncode != 0:
-        raise BenchmarkError(f"{' '.join(command[:6])} ... exited {returncode}:\n{stderr[-3000:]}")
-    return Measured(seconds, rss.peak_mb, stdout, stderr)
-
-
 @contextmanager
 def peak_rss_of_this_process() -> Iterator[PeakRss]:
     """Peak RSS of the benchmark process itself, for variants measured in-process."""
@@ -374,6 +326,12 @@ def fresh_database(uri: str, prefix: str) -> Iterator[str]:
         drop_database(uri, dsn)
 
 
+def checkpoint(uri: str) -> None:
+    """Flush the previous run's dirty pages now, so they are not written during the next run."""
+    with psycopg.connect(uri, autocommit=True) as admin:
+        admin.execute("CHECKPOINT")
+
+
 # -- the statistics API --------------------------------------------------------------------
 
 
@@ -384,19 +342,27 @@ def file_chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
+def _window(key: date | tuple[date, date]) -> tuple[str, str]:
+    first, last = (key, key) if isinstance(key, date) else key
+    return first.isoformat(), last.isoformat()
+
+
 @contextmanager
 def serve_answers(
-    answers: Mapping[date, Path | bytes],
+    answers: Mapping[date | tuple[date, date], Path | bytes],
     *,
     delay_seconds: float = 0.0,
     max_lifetime_seconds: float = 3600.0,
 ) -> Iterator[FakeStatisticsApi]:
     """FakeStatisticsApi answering each day in `answers` (a file streamed, or bytes) and `[]`
-    for every other day, on 127.0.0.1; accepts CLIENT_KEY only."""
-    by_day = {day.isoformat(): answer for day, answer in answers.items()}
+    for every other day, on 127.0.0.1; accepts CLIENT_KEY only. A key (first, last) answers
+    the request whose `start` and `end` fall on those days: the notebook's one request for a
+    whole period."""
+    by_window = {_window(key): value for key, value in answers.items()}
 
     def answer(params: dict[str, str]) -> bytes | StreamedBody:
-        stored = by_day.get(params.get("start", "")[:10])
+        start = params.get("start", "")
+        stored = by_window.get((start[:10], params.get("end", start)[:10]))
         if stored is None:
             return b"[]"
         if isinstance(stored, bytes):

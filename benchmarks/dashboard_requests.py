@@ -11,13 +11,13 @@ Both run against FakeGoogleSheets (strict_grid=True, real HTTP and OAuth) with 1
 days of metrics, on an empty sheet and on an up-to-date sheet where one day changed. The
 notebook's count is also worked out from its code (`analytic`) and checked against its calls
 replayed with gspread; its sleeps are counted, not slept, and added to its seconds.
+Target: at most 2 requests per Bamboo refresh (one read, one write), whatever the days.
 
     python -m benchmarks.dashboard_requests
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -27,12 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import gspread
-from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.service_account import Credentials
 
-from bamboo_assets.dashboard_plan import MetricsRow
-from bamboo_assets.resources.dashboard import GoogleSheetsDashboard
-from bamboo_assets.sql import METRIC_COLUMNS
+from bamboo_assets.core.metrics import METRIC_COLUMNS, DayMetrics
+from bamboo_assets.dashboard.sheets import GoogleSheetsDashboard
 from bamboo_assets_tests.servers import FakeGoogleSheets
 from benchmarks.common import (
     BenchmarkError,
@@ -45,28 +43,34 @@ from benchmarks.common import (
     progress,
     ratio,
     scratch_dir,
+    verdict,
+)
+from benchmarks.notebook_baseline import (
+    DASHBOARD_SCOPES,
+    REQUESTS_PER_MIN_LIMIT,
+    SLEEP_BETWEEN_REQUESTS_SEC,
+    SheetsSession,
 )
 
 DAY_COUNTS = (1, 30, 365)
 LAST_DAY = date(2025, 6, 30)
 WORKSHEET = "Sheet1"
 SCENARIOS = ("empty sheet", "one day changed")
-GOOGLE_SHEETS_URL = "https://sheets.googleapis.com"
-SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
-# The notebook's quota handling, verbatim.
-REQUESTS_PER_MIN_LIMIT = 50
-SLEEP_BETWEEN_REQUESTS_SEC = 65
+TARGET_REQUESTS = 2  # per Bamboo refresh, at most, whatever the number of days
 
 
-def metrics(days: int, changed: bool = False) -> list[MetricsRow]:
+def metrics(days: int, changed: bool = False) -> list[DayMetrics]:
     """`days` days of plausible metrics ending LAST_DAY; `changed` alters the last day."""
-    rows: list[MetricsRow] = []
+    rows: list[DayMetrics] = []
     for index in range(days):
         day = LAST_DAY - timedelta(days=days - 1 - index)
-        rows.append((day.isoformat(), 8000 + index, 3000 + index, 400 + index % 50, 6))
+        rows.append(DayMetrics(day.isoformat(), 8000 + index, 3000 + index, 400 + index % 50, 6))
     if changed:
-        study_date, total, correct, unique, new = rows[-1]
-        rows[-1] = (study_date, total + 17, correct + 5, unique, new)
+        last = rows[-1]
+        rows[-1] = last._replace(
+            attempts_per_day_total=last.attempts_per_day_total + 17,
+            correct_attempts_per_day=last.correct_attempts_per_day + 5,
+        )
     return rows
 
 
@@ -79,37 +83,6 @@ def notebook_analytic(days: int, scenario: str) -> tuple[int, int]:
     """
     header_write = 1 if scenario == "empty sheet" else 0
     return 2 + 1 + header_write + 1 + days, (days - 1) // REQUESTS_PER_MIN_LIMIT
-
-
-class _Redirected(AuthorizedSession):
-    """google-auth's session sending Google's Sheets URLs to the fake server.
-
-    The fake answers `majorDimension=ROWS` only, and the notebook's `col_values` asks for
-    COLUMNS: that one request is sent as ROWS and its answer transposed here, so the fake
-    still sees exactly one request for it.
-    """
-
-    def __init__(self, credentials: Credentials, base_url: str) -> None:
-        super().__init__(credentials)
-        self.base_url = base_url.rstrip("/")
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        if url.startswith(GOOGLE_SHEETS_URL):
-            url = self.base_url + url[len(GOOGLE_SHEETS_URL) :]
-        params = kwargs.get("params")
-        columns = isinstance(params, dict) and params.get("majorDimension") == "COLUMNS"
-        if columns:
-            kwargs["params"] = {**params, "majorDimension": "ROWS"}
-        response = super().request(method, url, *args, **kwargs)
-        if columns and response.ok:
-            payload = response.json()
-            rows = payload.get("values", [])
-            width = max((len(row) for row in rows), default=0)
-            padded = [row + [""] * (width - len(row)) for row in rows]
-            payload["values"] = [list(column) for column in zip(*padded, strict=True)]
-            payload["majorDimension"] = "COLUMNS"
-            response._content = json.dumps(payload).encode()
-        return response
 
 
 def notebook_refresh(
@@ -164,7 +137,7 @@ class Figure:
         self.fake.add_spreadsheet(spreadsheet_id, (WORKSHEET,))
         return spreadsheet_id
 
-    def _check(self, spreadsheet_id: str, expected: list[MetricsRow]) -> None:
+    def _check(self, spreadsheet_id: str, expected: list[DayMetrics]) -> None:
         """The sheet must show the metrics afterwards, or the count would mean nothing."""
         grid = self.fake.shown_grid(spreadsheet_id, WORKSHEET)
         shown = [tuple(row[: len(METRIC_COLUMNS)]) for row in grid[1:]]
@@ -202,8 +175,9 @@ class Figure:
 
     def _notebook_client(self) -> gspread.Client:
         """What the notebook's `GoogleSpreadsheet` builds each run: key, client, new token."""
-        credentials = Credentials.from_service_account_file(str(self.key_file), scopes=SCOPES)
-        return gspread.Client(credentials, session=_Redirected(credentials, self.fake.base_url))
+        key_file, scopes = str(self.key_file), DASHBOARD_SCOPES
+        credentials = Credentials.from_service_account_file(key_file, scopes=scopes)
+        return gspread.Client(credentials, session=SheetsSession(credentials, self.fake.base_url))
 
     def notebook(self, days: int, scenario: str) -> Refresh:
         spreadsheet_id = self._new_spreadsheet()
@@ -223,7 +197,7 @@ class Figure:
         return result
 
 
-def _dicts(rows: list[MetricsRow]) -> list[dict[str, Any]]:
+def _dicts(rows: list[DayMetrics]) -> list[dict[str, Any]]:
     """Rows as the notebook's DictCursor gave them, keyed by column name."""
     return [dict(zip(METRIC_COLUMNS, row, strict=True)) for row in rows]
 
@@ -298,7 +272,12 @@ def _table(results: dict[str, list[Refresh]]) -> str:
         if not mismatches
         else "DIFFERS from the replay: " + "; ".join(mismatches)
     )
+    most = max(
+        run.requests for name, runs in results.items() if name.startswith("bamboo|") for run in runs
+    )
     notes = [
+        f"- Bamboo's requests per refresh: at most {most} for 1 to {DAY_COUNTS[-1]} days "
+        f"(target <= {TARGET_REQUESTS}): {verdict(most, TARGET_REQUESTS, at_most=True)}",
         "- requests: Sheets API calls (OAuth token calls excluded: one per refresh for both); "
         "Bamboo's include the read-back its check compares and the upkeep of its chart",
         "- notebook requests are analytic: 2 to open (open_by_key + worksheet lookup) + header "

@@ -1,13 +1,14 @@
 """Figure 3: `daily_metrics` for one day, with 1 day vs 365 days of history in the table.
 
-Bamboo recomputes only the days a load touched (`refresh_metrics`), reading one day through
-the `created_at` index plus one unique-index probe per user, so a daily run should cost the
-same whatever the history; the notebook re-aggregated the whole table every run. Target:
-365-day seconds / 1-day seconds <= 1.5.
+Bamboo recomputes only the study days a load touched (`warehouse.metrics.refresh`), reading
+them through the `created_at` BRIN index and their new users through `bamboo.user_first_day`,
+so a daily run should cost the same whatever the history; the notebook re-aggregated the
+whole table every run. Target: 365-day seconds / 1-day seconds <= 1.5.
 
-History is simulated attempts (8,500 a day by default) loaded straight into
-`public.solutions` with COPY, ending with the day that is refreshed; each timed refresh runs
-in a transaction that is rolled back, so every repetition starts from the same state.
+History is simulated attempts (8,500 a day by default) put through Bamboo's own staging and
+loading (`stage_day`, `load_days`), ending with the day that is refreshed; the earlier days'
+metrics are refreshed before that day is loaded, as daily runs leave them. Each timed refresh
+runs in a transaction that is rolled back, so every repetition starts from the same state.
 
     python -m benchmarks.metrics_scaling
 """
@@ -15,7 +16,6 @@ in a transaction that is rolled back, so every repetition starts from the same s
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -24,11 +24,12 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from bamboo_assets.assets.metrics import refresh_metrics
-from bamboo_assets.resources.warehouse import PostgresWarehouse
-from bamboo_assets.simulator import simulated_answer
-from bamboo_assets.sql import NOTEBOOK_METRICS, STORED_DAY_METRICS, UPSERT_METRICS
-from bamboo_assets.validation import judge_answer
+from bamboo_assets.core.simulator import simulated_answer
+from bamboo_assets.warehouse import metrics
+from bamboo_assets.warehouse.connection import PostgresWarehouse
+from bamboo_assets.warehouse.loading import load_days
+from bamboo_assets.warehouse.reports import metrics_of
+from bamboo_assets.warehouse.staging import create_partitions, stage_day
 from benchmarks.common import (
     BenchmarkError,
     PeakRss,
@@ -44,63 +45,65 @@ from benchmarks.common import (
     scratch_dir,
     verdict,
 )
+from benchmarks.notebook_baseline import METRICS_QUERY
 
 DAY = date(2025, 6, 30)
 HISTORIES = (1, 365)
 TARGET_RATIO = 1.5
 UTC = ZoneInfo("UTC")
-# judge_answer writes rows for bamboo.validated_attempts: drop its `day` and `position`.
-_STAGING_COLUMNS = re.compile(r"^[^\t]*\t[^\t]*\t", re.MULTILINE)
-COPY_SOLUTIONS = """
-COPY public.solutions (user_id, oauth_consumer_key, lis_result_sourcedid,
-    lis_outcome_service_url, is_correct, attempt_type, created_at) FROM STDIN
-"""
+LOAD_BATCH = 31  # days staged and loaded together, as a month's backfill would
 
 
-def _day_rows(day: date, per_day: int) -> str:
-    """One simulated day as COPY text for public.solutions, through Bamboo's own validation
-    so the rows look exactly like loaded ones."""
-    lines: list[str] = []
-    answer = io.BytesIO(b"".join(simulated_answer(day, per_day)))
-    judge_answer(answer, day, UTC, lines.append, io.StringIO())
-    return _STAGING_COLUMNS.sub("", "".join(lines))
+def _answer(day: date, per_day: int) -> bytes:
+    """One simulated day as the API answers it (made on a worker: the simulator is slow)."""
+    return b"".join(simulated_answer(day, per_day))
 
 
 def load_history(dsn: str, days: int, per_day: int) -> int:
-    """Bamboo's schema, `days` days of simulated attempts ending on DAY, and the metrics of
-    every earlier day; the number of rows loaded.
+    """Bamboo's schema and `days` days of simulated attempts ending on DAY, staged and loaded
+    by Bamboo's own functions, with the metrics of every earlier day; the rows loaded.
 
     The earlier days' metrics make the refresh of DAY a steady-state daily run: with
     `public.daily_metrics` empty, Bamboo's first run measures every day already in the table.
-    A simulated day has no duplicate (user_id, created_at), so plain COPY is enough; days
-    are generated on two processes, the simulator being the slow part.
+    Days are generated on two worker processes, the simulator being the slow part.
     """
-    with PostgresWarehouse(dsn=dsn).connect():
-        pass
     history = [DAY - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    earlier = history[:-1]
+    batches = [earlier[i : i + LOAD_BATCH] for i in range(0, len(earlier), LOAD_BATCH)]
     with ProcessPoolExecutor(max_workers=2) as pool:
-        texts = pool.map(_day_rows, history, [per_day] * days, chunksize=4)
-        with psycopg.connect(dsn) as conn, conn.cursor().copy(COPY_SOLUTIONS) as copy:
-            for text in texts:
-                copy.write(text)
-    with PostgresWarehouse(dsn=dsn).connect():
-        pass  # users' first days, from the rows just copied (what a load keeps up to date)
-    with psycopg.connect(dsn) as conn:
-        for row in conn.execute(NOTEBOOK_METRICS).fetchall():
-            if row[0] < DAY.isoformat():
-                conn.execute(UPSERT_METRICS, (date.fromisoformat(row[0]), *row[1:]))
+        pool.submit(int).result()  # the workers are forked now, before any connection opens
+        with PostgresWarehouse(dsn=dsn).connect() as conn:  # makes Bamboo's schema current
+            create_partitions(conn, history)
+            for batch in batches:
+                _stage_and_load(conn, pool, batch, per_day)
+            if earlier:
+                metrics.refresh(conn, earlier)  # what the earlier daily runs left
+            _stage_and_load(conn, pool, [DAY], per_day)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE public.solutions")
-        conn.execute("VACUUM ANALYZE public.daily_metrics")
+        for table in ("public.solutions", "public.daily_metrics", "bamboo.user_first_day"):
+            conn.execute(f"VACUUM ANALYZE {table}")
         conn.execute("CHECKPOINT")
         return conn.execute("SELECT count(*) FROM public.solutions").fetchone()[0]
 
 
+def _stage_and_load(
+    conn: psycopg.Connection, pool: ProcessPoolExecutor, days: list[date], per_day: int
+) -> None:
+    """What validated_attempts and solutions_table do for `days`, on simulated answers."""
+    answers = pool.map(_answer, days, [per_day] * len(days))
+    for day, answer in zip(days, answers, strict=True):
+        stage_day(conn, day, io.BytesIO(answer), UTC)
+    load_days(conn, days)
+
+
 class Refresh:
-    """Timed `refresh_metrics(conn, [DAY])` on one database, over one kept connection."""
+    """Timed `metrics.refresh(conn, [DAY])` on one database, over one kept connection."""
 
     def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
         self.conn = psycopg.connect(dsn)
+        # Never prepared, as on a run's own connection, which runs each statement once.
+        self.conn.prepare_threshold = None
         self.backend_pid = self.conn.info.backend_pid
         self.day_rows = self.conn.execute(
             "SELECT count(*) FROM public.solutions "
@@ -114,14 +117,17 @@ class Refresh:
     def check(self) -> None:
         """Untimed warm-up: Bamboo's row for DAY must equal the notebook's whole-table query."""
         with self.conn.transaction(force_rollback=True):
-            recomputed, _ = refresh_metrics(self.conn, [DAY])
-            self.days_recomputed = len(recomputed)
-            stored = self.conn.execute(STORED_DAY_METRICS, (DAY,)).fetchone()
+            self.days_recomputed = len(metrics.refresh(self.conn, [DAY]).recomputed)
+            stored = metrics_of(self.conn, [DAY])
+        # On a connection of its own: the whole table it reads must not count in the RSS of
+        # the backend the refreshes are measured on.
+        with psycopg.connect(self.dsn) as other:
             began = time.perf_counter()
-            reference = {row[0]: tuple(row[1:]) for row in self.conn.execute(NOTEBOOK_METRICS)}
+            reference = {row[0]: tuple(row) for row in other.execute(METRICS_QUERY)}
             self.notebook_seconds = time.perf_counter() - began
-        if stored != reference.get(DAY.isoformat()):
-            raise BenchmarkError(f"metrics for {DAY}: Bamboo {stored}, notebook {reference}")
+        expected = reference.get(DAY.isoformat())
+        if [tuple(row) for row in stored] != [expected]:
+            raise BenchmarkError(f"metrics for {DAY}: Bamboo {stored}, notebook {expected}")
 
     def __call__(self) -> tuple[float, float]:
         with (
@@ -129,7 +135,7 @@ class Refresh:
             self.conn.transaction(force_rollback=True),
         ):
             began = time.perf_counter()
-            refresh_metrics(self.conn, [DAY])
+            metrics.refresh(self.conn, [DAY])
             seconds = time.perf_counter() - began
         return seconds, rss.peak_mb
 
@@ -153,14 +159,14 @@ def main() -> str:
                 f"in {time.perf_counter() - began:.1f}s"
             )
         refreshes = {days: Refresh(dsns[days]) for days in HISTORIES}
-        for refresh in refreshes.values():
-            refresh.check()
+        for each in refreshes.values():
+            each.check()
         variants: list[tuple[str, Callable[[], tuple[float, float]]]] = [
             (_label(days), refreshes[days]) for days in HISTORIES
         ]
         results = alternate(variants, repeats)
-        for refresh in refreshes.values():
-            refresh.close()
+        for each in refreshes.values():
+            each.close()
     table = _table(results, refreshes, history_rows)
     print(table, flush=True)
     return table
@@ -193,13 +199,15 @@ def _table(
         f"- {HISTORIES[-1]} days / {HISTORIES[0]} day = {scaling:.2f} "
         f"(target <= {TARGET_RATIO:g}): {verdict(scaling, TARGET_RATIO, at_most=True)}",
         f"- seconds: median of {len(results[_label(HISTORIES[0])])} runs of "
-        f"refresh_metrics(conn, [{DAY}]) in a rolled-back transaction; records = the day's rows",
+        f"metrics.refresh(conn, [{DAY}]) in a rolled-back transaction, its statements never "
+        "prepared (as on a run's own connection); records = the day's rows",
         "- peak RSS: the PostgreSQL backend doing the work (its RSS counts the shared buffers "
         "it touched)",
         "- Bamboo's stored row for the day equals the notebook's whole-table query: checked; "
         "days recomputed per refresh: "
         + ", ".join(f"{refreshes[days].days_recomputed} ({_label(days)})" for days in HISTORIES),
-        "- steady state: public.daily_metrics already holds every earlier day, as after daily runs",
+        "- steady state: public.daily_metrics already holds every earlier day and "
+        "bamboo.validated_attempts a staged partition per day, as after daily runs",
         *(
             f"- for reference, the notebook's whole-table query at {days} day(s): "
             f"{refreshes[days].notebook_seconds:.3f}s (1 run)"

@@ -10,8 +10,9 @@ import psycopg
 
 from bamboo_assets.assets import dashboard_sheet
 from bamboo_assets.assets.run import DaysRun, StepResult
-from bamboo_assets.core.digest import Digest, FailedCheck, digest
+from bamboo_assets.core.digest import Digest, digest
 from bamboo_assets.core.ledger import DayFailure
+from bamboo_assets.core.rows import FailedCheck
 from bamboo_assets.warehouse import reports
 
 SPEC = dg.AssetSpec(

@@ -11,8 +11,8 @@ from typing import Any
 import dagster as dg
 import psycopg
 
-from bamboo_assets.core.digest import FailedCheck, failed_check
 from bamboo_assets.core.ledger import DayLedger
+from bamboo_assets.core.rows import FailedCheck, failed_check
 from bamboo_assets.dashboard.resource import Dashboard
 from bamboo_assets.resources.mail import Mailer
 from bamboo_assets.resources.raw_answers import RawAnswerStore

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
+import psycopg
 
 from bamboo_assets import checks
 from bamboo_assets.assets import raw_attempts
@@ -14,6 +17,7 @@ from bamboo_assets.core.validation import DayVerdict
 from bamboo_assets.core.volume import VolumeRule
 from bamboo_assets.resources.raw_answers import read_answer
 from bamboo_assets.warehouse import staging
+from bamboo_assets.warehouse.connection import WarehouseUnavailable
 
 SPEC = dg.AssetSpec(
     "validated_attempts",
@@ -35,31 +39,29 @@ SAMPLE = [("day", "string"), ("position", "int"), ("reason", "string"), ("record
 def run(days_run: DaysRun) -> StepResult:
     """Stage each remaining day's answer; a missing or broken answer fails its day alone."""
     conn, answers, step = days_run.conn, days_run.raw_answers, SPEC.key.to_user_string()
-    partitions = staging.staged_days(conn)
-    verdicts: dict[date, DayVerdict] = {}
+    stored = []
     for day in days_run.ledger.remaining():
         path = answers.answer_path(day)
-        if not path.exists():
-            days_run.ledger.fail(
-                day, step, f"no stored answer for {day} at {path}: materialize raw_attempts first"
-            )
-            continue
-        try:
-            with read_answer(path) as answer:
-                verdict = staging.stage_day(
-                    conn, day, answer, days_run.settings.tz, partition_exists=day in partitions
-                )
-        except MalformedAnswer as error:
+        if path.exists():
+            stored.append((day, path))
+        else:
+            why = f"no stored answer for {day} at {path}: materialize raw_attempts first"
+            days_run.ledger.fail(day, step, why)
+    staged = staging.staged_days(conn)
+    staging.create_partitions(conn, [day for day, _ in stored if day not in staged])
+    verdicts: dict[date, DayVerdict] = {}
+    for day, outcome in _staged(days_run, stored):
+        if isinstance(outcome, MalformedAnswer):
             aside = answers.set_aside(day)
             days_run.ledger.fail(
                 day,
                 step,
-                f"the stored answer for {day} is not valid JSON ({error}); nothing was loaded "
+                f"the stored answer for {day} is not valid JSON ({outcome}); nothing was loaded "
                 f"for {day}, and the answer was set aside at {aside} so that the day is "
                 "fetched again",
             )
-            continue
-        verdicts[day] = verdict
+        else:
+            verdicts[day] = outcome
     records = sum(v.extracted for v in verdicts.values())
     rejected = sum(v.rejected_total for v in verdicts.values())
     days_run.log.info(f"validated_attempts: {records:,} records, {rejected:,} rejected")
@@ -68,6 +70,22 @@ def run(days_run: DaysRun) -> StepResult:
         shared=_samples(days_run, list(verdicts)),
         checks=_checks(days_run, verdicts),
     )
+
+
+def _staged(
+    days_run: DaysRun, stored: list[tuple[date, Path]]
+) -> Iterator[tuple[date, DayVerdict | MalformedAnswer]]:
+    """The days staged, in order; a staging connection lost is named as the run's own is."""
+    warehouse, timezone = days_run.warehouse, days_run.settings.timezone
+    try:
+        yield from staging.stage_days(
+            days_run.conn, warehouse.conninfo(), stored, timezone, read_answer
+        )
+    except psycopg.OperationalError as error:
+        raise WarehouseUnavailable(
+            f"lost the connection to the warehouse ({warehouse.describe()}) while staging: "
+            f"{str(error).strip().splitlines()[0]}; the day being staged was rolled back"
+        ) from None
 
 
 def _metadata(verdict: DayVerdict) -> dict[str, object]:

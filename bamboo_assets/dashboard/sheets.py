@@ -1,4 +1,5 @@
-"""The dashboard as a Google Sheet: read and written in at most two Sheets API requests."""
+"""The dashboard as a Google Sheet: read and written in two Sheets API requests (three when the
+worksheet does not exist yet)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from datetime import date
 import psycopg
 from psycopg.rows import class_row
 
-from bamboo_assets.core.digest import DayLoad, Refetched
 from bamboo_assets.core.metrics import DayMetrics
+from bamboo_assets.core.rows import DayLoad, Refetched
 
 ALL_METRICS = """
 SELECT to_char(study_date, 'YYYY-MM-DD') AS study_date, attempts_per_day_total,

@@ -9,14 +9,21 @@ the load notices (loading.py). A day is staged in one transaction: all of it or 
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager
 from datetime import date, tzinfo
+from pathlib import Path
 from typing import BinaryIO
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql
-from psycopg.copy import QueuedLibpqWriter
 
+from bamboo_assets.core.answer import MalformedAnswer
 from bamboo_assets.core.validation import DayVerdict, first_days_copy, judge_answer
 from bamboo_assets.warehouse import locks
 
@@ -51,36 +58,104 @@ def staged_days(conn: psycopg.Connection) -> set[date]:
     return {day for (day,) in conn.execute(STAGED_DAYS)}
 
 
-def stage_day(
+# Reads a stored answer (resources/raw_answers.read_answer): passed in, so that staging needs
+# nothing of Dagster's.
+OpenAnswer = Callable[[Path], AbstractContextManager[BinaryIO]]
+
+
+def create_partitions(conn: psycopg.Connection, days: Sequence[date]) -> None:
+    """Give each of `days` its staging partition, in one transaction (DDL only for new days)."""
+    with conn.transaction():
+        for day in days:
+            conn.execute(
+                sql.SQL(
+                    "CREATE UNLOGGED TABLE {} PARTITION OF bamboo.validated_attempts "
+                    "FOR VALUES IN ({})"
+                ).format(_partition(day), sql.Literal(day))
+            )
+
+
+def stage_days(
     conn: psycopg.Connection,
-    day: date,
-    answer: BinaryIO,
-    timezone: tzinfo,
-    *,
-    partition_exists: bool,
+    conninfo: str,
+    answers: Sequence[tuple[date, Path]],
+    timezone: str,
+    open_answer: OpenAnswer,
+) -> Iterator[tuple[date, DayVerdict | MalformedAnswer]]:
+    """Stage each (day, stored answer), in day order, yielding its verdict or why its answer
+    is not one JSON list. Every day's partition must exist (create_partitions).
+
+    A range is staged by worker processes with connections of their own, one per core: Python's
+    judging then uses every core and PostgreSQL parses each COPY beside it. A single day is
+    staged here, on `conn`.
+    """
+    processes = min(os.cpu_count() or 1, len(answers))
+    if processes <= 1:
+        for day, path in answers:
+            yield day, _stage(conn, day, path, timezone, open_answer)
+        return
+    # Forked: a run's process has one thread here, and spawned workers would each import the
+    # parent's main module again (the dagster CLI). Workers end with os._exit, so the parent's
+    # connection, which they inherit, is never touched.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        processes, mp_context=context, initializer=_Worker.start, initargs=(conninfo,)
+    ) as pool:
+        futures = [
+            (day, pool.submit(_Worker.stage, day, path, timezone, open_answer))
+            for day, path in answers
+        ]
+        for day, future in futures:
+            yield day, future.result()
+
+
+class _Worker:
+    """A staging worker process: its one connection, opened when the process starts."""
+
+    conn: psycopg.Connection | None = None
+
+    @classmethod
+    def start(cls, conninfo: str) -> None:
+        cls.conn = psycopg.connect(conninfo, autocommit=True)
+
+    @classmethod
+    def stage(
+        cls, day: date, path: Path, timezone: str, open_answer: OpenAnswer
+    ) -> DayVerdict | MalformedAnswer:
+        return _stage(cls.conn, day, path, timezone, open_answer)
+
+
+def _stage(
+    conn: psycopg.Connection, day: date, path: Path, timezone: str, open_answer: OpenAnswer
+) -> DayVerdict | MalformedAnswer:
+    try:
+        with open_answer(path) as answer:
+            verdict = stage_day(conn, day, answer, ZoneInfo(timezone))
+    except MalformedAnswer as error:
+        return error
+    verdict.first_seen.clear()  # written already; not worth sending back between processes
+    return verdict
+
+
+def stage_day(
+    conn: psycopg.Connection, day: date, answer: BinaryIO, timezone: tzinfo
 ) -> DayVerdict:
     """Replace `day`'s staged rows, rejections and counts with those of `answer`, in one
-    transaction; offsets in `created_at` are converted to `timezone`.
+    transaction; offsets in `created_at` are converted to `timezone`. The day's partition must
+    exist (create_partitions).
 
     Raises answer.MalformedAnswer (nothing changed) if the answer is not one JSON list.
     """
     partition = _partition(day)
     with conn.transaction(), tempfile.TemporaryFile("w+") as rejected:
         conn.execute(locks.TAKE, {"namespace": locks.STAGING, "key": day.toordinal()})
-        if partition_exists:
-            conn.execute(sql.SQL("TRUNCATE {}").format(partition))
-        else:
-            conn.execute(
-                sql.SQL(
-                    "CREATE UNLOGGED TABLE {} PARTITION OF bamboo.validated_attempts "
-                    "FOR VALUES IN ({})"
-                ).format(partition, sql.Literal(day))
-            )
+        conn.execute(sql.SQL("TRUNCATE {}").format(partition))
         cursor = conn.cursor()
-        # FREEZE: the partition was made or truncated in this transaction. The queued writer
-        # sends rows from a thread, so PostgreSQL parses them while Python judges the next.
+        # FREEZE: the partition was truncated in this transaction. Rows are sent as
+        # they are judged (psycopg's plain writer): memory stays flat, where a queued writer
+        # held up to a gigabyte of rows whenever PostgreSQL was slower than Python.
         rows = sql.SQL("COPY {} FROM STDIN (FREEZE)").format(partition)
-        with cursor.copy(rows, writer=QueuedLibpqWriter(cursor)) as copy:
+        with cursor.copy(rows) as copy:
             verdict = judge_answer(answer, day, timezone, copy.write, rejected)
         conn.execute(DELETE_FIRST_DAYS, {"day": day})
         with cursor.copy(COPY_FIRST_DAYS) as copy:

@@ -14,9 +14,10 @@ from textwrap import dedent
 
 import pytest
 
-from bamboo_assets.core.digest import DayLoad, FailedCheck, Refetched, change, digest
+from bamboo_assets.core.digest import change, digest
 from bamboo_assets.core.ledger import DayFailure
 from bamboo_assets.core.metrics import DayMetrics
+from bamboo_assets.core.rows import DayLoad, FailedCheck, Refetched
 
 DASHBOARD = "https://docs.google.com/spreadsheets/d/x"
 GOLDEN = Path(__file__).parent / "golden"

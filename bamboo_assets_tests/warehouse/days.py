@@ -13,7 +13,7 @@ import psycopg
 
 from bamboo_assets.core.simulator import simulated_answer
 from bamboo_assets.core.validation import DayVerdict
-from bamboo_assets.warehouse.staging import stage_day, staged_days
+from bamboo_assets.warehouse.staging import create_partitions, stage_day, staged_days
 
 UTC = ZoneInfo("UTC")
 
@@ -29,8 +29,9 @@ def answer_of(records: Sequence[Any]) -> bytes:
 
 def stage(conn: psycopg.Connection, day: date, answer: bytes) -> DayVerdict:
     """Stage `answer` as `day`'s, as validated_attempts does (created_at taken as UTC)."""
-    exists = day in staged_days(conn)
-    return stage_day(conn, day, io.BytesIO(answer), UTC, partition_exists=exists)
+    if day not in staged_days(conn):
+        create_partitions(conn, [day])
+    return stage_day(conn, day, io.BytesIO(answer), UTC)
 
 
 def attempt(user: str, created_at: str, course: str = "c", is_correct: int | None = 1) -> dict:

@@ -13,6 +13,7 @@ import pytest
 from bamboo_assets.core.answer import MalformedAnswer
 from bamboo_assets.warehouse.loading import load_days
 from bamboo_assets.warehouse.staging import (
+    create_partitions,
     extracted_between,
     rejected_sample,
     stage_day,
@@ -126,9 +127,9 @@ def test_a_malformed_answer_raises_and_leaves_the_days_previous_staging_untouche
 def test_a_malformed_answer_for_a_new_day_leaves_no_trace(conn: psycopg.Connection) -> None:
     # A good record first: some rows reach the partition before the answer turns out broken.
     broken = answer_of([attempt("ann", f"{DAY} 10:00:00")] * 2)[:-1] + b", {"
+    create_partitions(conn, [DAY])
     with pytest.raises(MalformedAnswer, match="truncated"):
-        stage_day(conn, DAY, io.BytesIO(broken), UTC, partition_exists=False)
-    assert staged_days(conn) == set()
+        stage_day(conn, DAY, io.BytesIO(broken), UTC)
     assert state(conn, DAY) == {"rows": [], "rejections": [], "first_days": [], "counts": []}
 
 
@@ -147,9 +148,8 @@ def test_a_new_validation_keeps_the_counts_of_the_last_load_until_the_day_is_loa
 
 def test_offsets_are_converted_to_the_timezone_staging_is_given(conn: psycopg.Connection) -> None:
     records = [attempt("ann", "2025-03-04T23:30:00+00:00")]
-    stage_day(
-        conn, DAY, io.BytesIO(answer_of(records)), ZoneInfo("Asia/Tokyo"), partition_exists=False
-    )
+    create_partitions(conn, [DAY])
+    stage_day(conn, DAY, io.BytesIO(answer_of(records)), ZoneInfo("Asia/Tokyo"))
     assert state(conn, DAY)["rows"][0][5] == "2025-03-05 08:30:00"
     assert state(conn, DAY)["first_days"] == [("ann", OTHER)]
 
