@@ -12,6 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BAMBOO_HOME=/var/lib/bamboo \
     BAMBOO_ENV=production
 
+# Bamboo reports days itself: one planned event per asset (not per day), materializations in batches.
+ENV DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true \
+    DAGSTER_EVENT_BATCH_SIZE=500
+
 # Fixed numeric uid/gid so Kubernetes can check `runAsNonRoot` and so `fsGroup: 10001`
 # in deploy/helm/values.yaml gives this user write access to the BAMBOO_HOME volume.
 RUN groupadd --system --gid 10001 bamboo \
@@ -45,3 +49,8 @@ EXPOSE 3030
 # reason in its log; `dagster code-server start` would keep running and only show the error
 # in the UI.
 CMD ["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", "3030", "-m", "bamboo_assets.definitions"]
+
+# The revision the image was built from (`--build-arg BAMBOO_REVISION=$(git rev-parse --short
+# HEAD)`), last so that a new value rebuilds nothing but this label.
+ARG BAMBOO_REVISION=unknown
+LABEL org.opencontainers.image.revision="${BAMBOO_REVISION}"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Make the public images deploy/compose/compose.yaml needs available to the local Docker engine.
 #
-#   deploy/compose/standin-images.sh python:3.11-slim postgres:15
+#   deploy/compose/standin-images.sh IMAGE...
 #
+# IMAGE: the Dockerfile's FROM and each public `image:` of compose.yaml (python, postgres,
+# nginx), with the tags written there; the deployment test reads them from those two files.
 # Each image that is not there yet is pulled. Only when the pull fails (a machine that reaches
 # no container registry, like CI here) is a stand-in built under the same name, from Debian's
 # packages, which such a machine does reach:
@@ -11,7 +13,10 @@
 #     "externally managed", PEP 668) and the host's CA bundle trusted, so pip reaches PyPI;
 #   * postgres:<major>: Debian's postgresql-<major> behind an entrypoint honouring the official
 #     image's contract (POSTGRES_USER/PASSWORD/DB, PGDATA, /docker-entrypoint-initdb.d),
-#     initialised with UTF8.
+#     initialised with UTF8;
+#   * nginx:<version>: Debian's nginx and openssl behind an entrypoint honouring the official
+#     image's contract (/docker-entrypoint.d/*.sh run before nginx starts, conf.d/ included,
+#     logs on stdout/stderr, workers as user nginx).
 # Needs root (debootstrap) and a running engine. A stand-in is labelled bamboo.standin=true.
 set -euo pipefail
 
@@ -54,6 +59,11 @@ build_python() {  # $1: the image name to stand in for
     rm -rf "$context"
 }
 
+build_nginx() {  # $1: nginx:<version>; Debian's nginx, whatever the version asked for
+    docker build -q --build-arg "BASE=$BASE" -t "$1" \
+        -f "$HERE/standin/nginx.Dockerfile" "$HERE/standin" >/dev/null
+}
+
 build_postgres() {  # $1: postgres:<major>
     local major=${1#postgres:}
     major=${major%%[.-]*}
@@ -73,6 +83,7 @@ for image in "$@"; do
     case "$image" in
         python:3.11-slim) build_base; build_python "$image" ;;
         postgres:[0-9]*) build_base; build_postgres "$image" ;;
+        nginx:[0-9]*) build_base; build_nginx "$image" ;;
         *) say "$image cannot be pulled and has no stand-in"; exit 1 ;;
     esac
     say "$image: stand-in built"

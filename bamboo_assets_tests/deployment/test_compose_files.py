@@ -1,5 +1,5 @@
 """deploy/compose/compose.yaml read as a file: the contract the issue sets, without Docker.
-test_deploy_compose.py runs it."""
+bamboo_assets_tests/deployment/ runs it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = REPO / "deploy" / "compose"
 COMPOSE = yaml.safe_load((COMPOSE_DIR / "compose.yaml").read_text(encoding="utf-8"))
 SERVICES = COMPOSE["services"]
@@ -24,13 +24,44 @@ def env_file_names(path: Path) -> set[str]:
     return {m.group(1) for line in path.read_text().splitlines() if (m := pattern.match(line))}
 
 
-def test_only_the_webserver_is_published_and_only_on_127_0_0_1() -> None:
+def test_only_the_ui_is_published_on_127_0_0_1_unless_told_otherwise() -> None:
     published = {name: s["ports"] for name, s in SERVICES.items() if s.get("ports")}
-    assert published == {"webserver": ["127.0.0.1:${BAMBOO_WEBSERVER_PORT:-3000}:3000"]}
+    assert published == {"ui": ["${BAMBOO_UI_ADDRESS:-127.0.0.1}:${BAMBOO_UI_PORT:-3000}:8080"]}
+    # The script that refuses a shared address without a login reads the same variable.
+    ui_env = SERVICES["ui"]["environment"]
+    assert ui_env["BAMBOO_UI_ADDRESS"] == "${BAMBOO_UI_ADDRESS:-127.0.0.1}"
+
+
+def test_the_ui_is_the_stock_nginx_image_with_the_files_mounted() -> None:
+    ui = SERVICES["ui"]
+    assert re.fullmatch(r"nginx:\d+\.\d+", ui["image"]), "the official image, one tag, here only"
+    assert "build" not in ui
+    volumes = ui["volumes"]
+    assert "./ui/40-bamboo-ui.sh:/docker-entrypoint.d/40-bamboo-ui.sh:ro" in volumes
+    assert "./ui/server.conf:/etc/nginx/conf.d/default.conf:ro" in volumes
+    assert (COMPOSE_DIR / "ui" / "40-bamboo-ui.sh").stat().st_mode & 0o111, "must be executable"
+    # Secret files only read-only, /dev/null when not given; the generated htpasswd in a tmpfs.
+    for variable, target in [
+        ("BAMBOO_UI_HTPASSWD_FILE", "htpasswd"),
+        ("BAMBOO_UI_TLS_CERT", "tls.crt"),
+        ("BAMBOO_UI_TLS_KEY", "tls.key"),
+    ]:
+        mount = f"${{{variable}:-/dev/null}}:/run/secrets/bamboo-ui/{target}:ro"
+        assert mount in volumes, variable
+    assert [t.split(":")[0] for t in ui["tmpfs"]] == ["/run/bamboo-ui"]
+    # Only its own settings: no database password, nothing of Bamboo's.
+    assert {n for n in ui["environment"] if not n.startswith("BAMBOO_UI_")} == set()
+
+
+def test_the_ui_settings_are_in_the_env_example() -> None:
+    text = (COMPOSE_DIR / "compose.yaml").read_text()
+    used = set(re.findall(r"\$\{(BAMBOO_UI_\w+)", text))
+    assert used >= {"BAMBOO_UI_ADDRESS", "BAMBOO_UI_PORT", "BAMBOO_UI_USER", "BAMBOO_UI_PASSWORD"}
+    assert used <= env_file_names(COMPOSE_DIR / ".env.example")
 
 
 def test_the_services_the_issue_names() -> None:
-    assert set(SERVICES) == {"postgres", *DAGSTER_SERVICES}
+    assert set(SERVICES) == {"postgres", *DAGSTER_SERVICES, "ui"}
     assert SERVICES["postgres"]["image"].startswith("postgres:")  # the official image
     assert "./postgres-init:/docker-entrypoint-initdb.d:ro" in SERVICES["postgres"]["volumes"]
     assert SERVICES["code-location"]["build"] == {"context": "../.."}  # the project's Dockerfile

@@ -5,7 +5,7 @@ Nothing here needs Docker, Kubernetes, Helm or a PostgreSQL server. Dagster's ow
 (1.13.27) judges the instance configs; the Helm values are checked for the chart keys Bamboo
 sets and for agreement with pyproject.toml, the Dockerfile, deploy/dagster.yaml and
 .env.example. The chart itself is not here: its rendering is not imitated (see
-docs/deployment.md). test_deploy_compose.py runs the compose deployment for real.
+docs/deployment.md). bamboo_assets_tests/deployment/ runs the compose deployment for real.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ import json
 import os
 import re
 import shlex
-import shutil
 import tomllib
 from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PROD_INSTANCE = REPO / "deploy" / "dagster.yaml"
 LOCAL_INSTANCE = REPO / "deploy" / "local" / "dagster.yaml"
 HELM_VALUES = REPO / "deploy" / "helm" / "values.yaml"
@@ -249,16 +248,14 @@ def test_instance_config_is_accepted_by_dagster(path: Path):
     from dagster._core.instance.config import dagster_instance_config
 
     # Raises DagsterInvalidConfigError on unknown keys, wrong types, or run limits placed on
-    # the run coordinator next to `concurrency: pools:`.
+    # the run coordinator next to a `concurrency` block.
     config, custom_class = dagster_instance_config(str(path.parent))
     assert custom_class is None
     assert config.get("telemetry") == {"enabled": False}
 
 
 @pytest.mark.parametrize("path", [PROD_INSTANCE, LOCAL_INSTANCE], ids=["production", "local"])
-def test_run_queue_and_pool_settings(path: Path):
-    from dagster._core.instance.config import PoolGranularity
-
+def test_run_queue_settings(path: Path):
     effective = _effective_concurrency(path)
     queue = effective.run_queue_config
     limits = queue.tag_concurrency_limits
@@ -271,9 +268,6 @@ def test_run_queue_and_pool_settings(path: Path):
     assert schedule == [{"key": "bamboo/trigger", "value": "schedule", "limit": 1}]
     # Backfills must not be able to fill the queue: slots must remain for the schedule.
     assert queue.max_concurrent_runs >= backfill[0]["limit"] + 1
-
-    assert effective.pool_config.default_pool_limit == 1, "google_sheets gets limit 1"
-    assert effective.pool_config.pool_granularity == PoolGranularity.OP
 
 
 def test_local_and_production_instances_agree():
@@ -332,27 +326,6 @@ def test_production_storage_uses_psycopg2_from_env(monkeypatch):
         PG_ENV["DAGSTER_PG_PASSWORD"],
     )
     assert (url.host, url.port, url.database) == ("instance-db.test", 6543, "dagster_instance")
-
-
-def test_local_instance_limits_google_sheets_pool_to_one(tmp_path):
-    """A fresh local instance (what `make install` creates) gives the pool limit 1 on first use."""
-    import dagster as dg
-    from dagster._core.instance import DagsterInstance
-
-    shutil.copy(LOCAL_INSTANCE, tmp_path / "dagster.yaml")
-
-    @dg.asset(pool="google_sheets")
-    def sheet_writer() -> int:
-        return 1
-
-    instance = DagsterInstance.from_config(str(tmp_path))
-    try:
-        assert instance.event_log_storage.supports_global_concurrency_limits
-        assert dg.materialize([sheet_writer], instance=instance).success
-        limits = {p.name: p.limit for p in instance.event_log_storage.get_pool_limits()}
-        assert limits == {"google_sheets": 1}
-    finally:
-        instance.dispose()
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,6 +387,14 @@ def test_the_image_and_the_helm_values_run_in_production_mode():
     assert re.search(r"\bBAMBOO_ENV=production\b", image_env)
     env = {item["name"]: item for item in _bamboo_deployment(_load(HELM_VALUES))["env"]}
     assert env["BAMBOO_ENV"] == {"name": "BAMBOO_ENV", "value": "production"}
+
+
+def test_the_image_gives_every_dagster_process_the_event_settings():
+    """Every role (code server, run worker, and in compose the webserver and the daemon) runs
+    this image, so its ENV reaches every Dagster process of the deployment."""
+    image_env = " ".join(args for keyword, args in _dockerfile_instructions() if keyword == "ENV")
+    assert re.search(r"\bDAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true\b", image_env)
+    assert re.search(r"\bDAGSTER_EVENT_BATCH_SIZE=500\b", image_env)
 
 
 def test_dockerignore_keeps_local_state_and_secrets_out():
