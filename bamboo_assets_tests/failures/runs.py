@@ -1,8 +1,9 @@
-"""What the failure tests share: the day they run, and runs built the way production builds them.
+"""What the failure tests share: the day they run, and Bamboo configured the way production is.
 
-Resources come from the environment through settings.build_resources (the `env` fixture in
-conftest.py points it at the fake servers and the test database), with only timeouts and
-backoffs shrunk so that every module runs in well under a minute.
+Bamboo is built from the environment (the `env` fixture in conftest.py points it at the fake
+servers and the test database) by `Settings.from_env` and `build_definitions`, as the code
+location builds it. Only what no setting offers is shrunk, the waits between retries, so that
+every module runs in seconds.
 """
 
 from __future__ import annotations
@@ -16,24 +17,19 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
-from bamboo_assets.settings import build_resources, load_settings
-from bamboo_assets_tests.faults import run_log, step_errors
-from bamboo_assets_tests.helpers import ASSETS, materialize_days
+from bamboo_assets.definitions import build_definitions
+from bamboo_assets.settings import Settings
 from bamboo_assets_tests.servers import FakeGoogleSheets
+from bamboo_assets_tests.support.bamboo import LINEAGE, Bamboo, day_metadata, resource_with
+from bamboo_assets_tests.support.faults import failure_message, run_log, step_errors
 
 KEY = "sk-test-2f8d41c9"
 DAY = date(2025, 3, 5)
 D = DAY.isoformat()
 SHEET = "sheet-failures"
-LOADING = ASSETS[:3]  # raw_attempts, validated_attempts, solutions_table
-DATA_ASSETS = {
-    "raw_attempts",
-    "validated_attempts",
-    "solutions_table",
-    "daily_metrics",
-    "dashboard_sheet",
-}
+STEP = "bamboo_pipeline"  # the one step every asset of a run is done in
+LOADING = LINEAGE[:3]  # raw_attempts, validated_attempts, solutions_table
+DATA_ASSETS = set(LINEAGE[:5])  # every asset but the digest
 HEADER = [
     "study_date",
     "attempts_per_day_total",
@@ -61,36 +57,38 @@ class Run:
         return run_log(self.instance, self.result.run_id)
 
     def errors(self) -> str:
+        """Every error of the run as the UI shows it, causes included."""
         return "\n".join(step_errors(self.result).values())
 
-    def metadata(self, asset: str) -> dict[str, object]:
-        (event,) = self.result.asset_materializations_for_node(asset)
-        return {name: value.value for name, value in event.metadata.items()}
+    def message(self) -> str:
+        """The top message of the run's failed step (what the run page's error line says)."""
+        return failure_message(self.result, STEP)
+
+    def metadata(self, asset: str, day: str = D) -> dict[str, object]:
+        """What `asset`'s page shows of `day` after this run."""
+        return day_metadata(self.result, asset)[day]
 
 
-def run(resources: dict, first: str = D, last: str | None = None, **kwargs: object) -> Run:
-    """Materialize `first`..`last` the way a backfill does, on a fresh instance."""
-    instance = dg.DagsterInstance.ephemeral()
+def production(**api: object) -> Bamboo:
+    """Bamboo as the environment configures it, its statistics API waiting 10 ms between
+    tries instead of seconds (and with whatever `api` overrides)."""
+    settings = Settings.from_env(os.environ)
+    bamboo = Bamboo(settings, build_definitions(settings))
+    client = resource_with(bamboo.resource("statistics_api"), backoff_seconds=0.01, **api)
+    return bamboo.with_resources(statistics_api=client)
+
+
+def run(
+    bamboo: Bamboo,
+    first: str = D,
+    last: str | None = None,
+    select: list[str] | None = None,
+    **kwargs: object,
+) -> Run:
+    """One run of `first`..`last` (the selected assets, else all), as a backfill runs it."""
     began = time.monotonic()
-    result = materialize_days(first, last or first, resources, instance=instance, **kwargs)
-    return Run(result, instance, time.monotonic() - began)
-
-
-def production(**api: object) -> dict:
-    """Resources from the environment, as definitions.py builds them; the statistics API with
-    the same settings but small backoffs (and whatever `api` overrides)."""
-    built = build_resources(os.environ, load_settings(os.environ))
-    fields: dict[str, object] = {
-        "url": os.environ["ITRESUME_URL"],
-        "client": os.environ["ITRESUME_CLIENT"],
-        "client_key": dg.EnvVar("ITRESUME_CLIENT_KEY"),
-        "connect_timeout_seconds": 2.0,
-        "read_timeout_seconds": 5.0,
-        "backoff_seconds": 0.01,
-    }
-    fields.update(api)
-    built["statistics_api"] = ItresumeStatisticsApi(**fields)
-    return built
+    result = bamboo.run(first, last, select=select, **kwargs)
+    return Run(result, bamboo.instance, time.monotonic() - began)
 
 
 def use_sheets(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,6 @@ from bamboo_assets_tests.failures.runs import (
     run,
     use_sheets,
 )
-from bamboo_assets_tests.faults import Answers, answer_of, day_counts, failure_message, simulated
-from bamboo_assets_tests.helpers import stored_answer, stored_metrics
 from bamboo_assets_tests.servers import (
     FakeGoogleSheets,
     FakeStatisticsApi,
@@ -27,6 +26,8 @@ from bamboo_assets_tests.servers import (
     SmtpServer,
     Truncated,
 )
+from bamboo_assets_tests.support.bamboo import stored_answer, stored_metrics
+from bamboo_assets_tests.support.faults import Answers, answer_of, day_counts, simulated
 
 
 def test_a_cut_off_body_fails_the_day_and_keeps_the_bytes_received(
@@ -36,10 +37,10 @@ def test_a_cut_off_body_fails_the_day_and_keeps_the_bytes_received(
     answers.by_day[D] = body
     api.fail_next(Truncated(keep_bytes=len(body) - 1000))
 
-    outcome = run(production(), assets=LOADING)
+    outcome = run(production(), select=LOADING)
 
     assert not outcome.success
-    message = failure_message(outcome.result, "raw_attempts")
+    message = outcome.message()
     assert f"cut off the answer for {D} after " in message
     assert f" of {len(body)} bytes (ChunkedEncodingError); nothing was loaded for {D}" in message
     (partial,) = (raw_dir(env) / "incoming").glob(f"{D}-*.json.zst")
@@ -50,49 +51,73 @@ def test_a_cut_off_body_fails_the_day_and_keeps_the_bytes_received(
     assert day_counts(database_dsn, DAY)["solutions"] == 0
 
 
-@pytest.mark.parametrize(
-    ("body", "says"),
-    [
-        (b"<html><body>502 Bad Gateway</body></html>", "it starts '<html><body>502 Bad Gateway"),
-        (b'{"errors": "client_key expired"}', 'it starts \'{"errors": "client_key expired"}\''),
-        (b"", "it is empty"),
-        (b'[{"lti_user_id": "a", "passback_params": nul', "it is cut off (no closing ']')"),
-    ],
-    ids=["html", "error-object", "empty", "cut-off-list"],
-)
-def test_an_answer_that_is_not_a_json_list_is_set_aside_and_nothing_is_loaded(
-    env: dict[str, str], api: FakeStatisticsApi, database_dsn: str, body: bytes, says: str
-) -> None:
-    api.fail_next(Reply(200, body, {"Content-Type": "text/html"}))
+# What each day of the API's answers is, and how the run names it.
+NOT_LISTS = {
+    "2025-03-05": (
+        b"<html><body>502 Bad Gateway</body></html>",
+        "it starts '<html><body>502 Bad Gateway",
+    ),
+    "2025-03-06": (
+        b'{"errors": "client_key expired"}',
+        'it starts \'{"errors": "client_key expired"}\'',
+    ),
+    "2025-03-07": (b"", "it is empty"),
+    "2025-03-08": (
+        b'[{"lti_user_id": "a", "passback_params": nul',
+        "it is cut off (no closing ']')",
+    ),
+}
 
-    outcome = run(production(), assets=LOADING)
+
+def test_an_answer_that_is_not_a_json_list_is_set_aside_and_nothing_is_loaded(
+    env: dict[str, str], api: FakeStatisticsApi, database_dsn: str
+) -> None:
+    """HTML, an error object, nothing, a list cut off: one day of the run each."""
+    for day, (body, _) in NOT_LISTS.items():
+        api.fail_day(day, Reply(200, body, {"Content-Type": "text/html"}))
+
+    outcome = run(production(), "2025-03-05", "2025-03-08", select=LOADING)
 
     assert not outcome.success
-    message = failure_message(outcome.result, "raw_attempts")
-    (kept,) = (raw_dir(env) / "failed").glob(f"{D}-*.json.zst")
-    assert f"the answer for {D} is not a JSON list: {says}" in message
-    assert f"kept at {kept}" in message
-    assert stored_answer(kept) == body
-    assert not (raw_dir(env) / f"{D}.json.zst").exists()
-    assert day_counts(database_dsn, DAY) == dict.fromkeys(day_counts(database_dsn, DAY), 0)
+    message = outcome.message()
+    assert "4 of 4 days failed; nothing was loaded for them." in message
+    for day, (body, says) in NOT_LISTS.items():
+        (kept,) = (raw_dir(env) / "failed").glob(f"{day}-*.json.zst")
+        assert (f"{day}: the answer for {day} is not a JSON list: {says}") in message, day
+        assert f"kept at {kept} (at raw_attempts)" in message, day
+        assert stored_answer(kept) == body, day
+        assert not (raw_dir(env) / f"{day}.json.zst").exists(), day
+        counts = day_counts(database_dsn, date.fromisoformat(day))
+        assert counts == dict.fromkeys(counts, 0), day
 
 
-def test_a_list_with_broken_json_inside_fails_validation_and_loads_nothing(
+def test_a_list_with_broken_json_inside_fails_validation_loads_nothing_and_is_set_aside(
     env: dict[str, str], api: FakeStatisticsApi, answers: Answers, database_dsn: str
 ) -> None:
+    """Set aside, the day has no answer any more: materializing it again fetches it again."""
     good = json.loads(simulated(DAY, 30))
     body = answer_of(good)[:-1] + b', {"lti_user_id": "x" "is_correct": 1}]'
     answers.by_day[D] = body
 
-    outcome = run(production(), assets=LOADING)
+    outcome = run(production(), select=LOADING)
 
     assert not outcome.success
-    message = failure_message(outcome.result, "validated_attempts")
-    stored = raw_dir(env) / f"{D}.json.zst"
+    message = outcome.message()
+    (aside,) = (raw_dir(env) / "failed").glob(f"{D}-*.json.zst")
     assert f"the stored answer for {D} is not valid JSON" in message
-    assert f"it is kept at {stored} for inspection and nothing was loaded for {D}" in message
-    assert stored_answer(stored) == body
+    assert f"nothing was loaded for {D}, and the answer was set aside at {aside}" in message
+    assert "(at validated_attempts)" in message
+    assert stored_answer(aside) == body
+    assert not (raw_dir(env) / f"{D}.json.zst").exists()
     assert day_counts(database_dsn, DAY) == dict.fromkeys(day_counts(database_dsn, DAY), 0)
+
+    answers.by_day[D] = answer_of(good)  # the API's answer is whole again
+    asked = len(api.requests)
+    again = run(production(), select=LOADING)
+    assert again.success, again.errors()
+    assert [request["start"][:10] for request in api.requests[asked:]] == [D]
+    counts = day_counts(database_dsn, DAY)
+    assert counts["solutions"] == counts["validated"] > 0
 
 
 # -- a day without attempts --------------------------------------------------------------
@@ -124,7 +149,7 @@ def test_a_day_without_attempts_succeeds_with_zero_counts_everywhere(
     assert (validated["extracted"], validated["valid"], validated["rejected"]) == (0, 0, 0)
     loaded = outcome.metadata("solutions_table")
     assert (loaded["prepared"], loaded["inserted"]) == (0, 0)
-    assert stored_metrics(database_dsn) == []
+    assert stored_metrics(database_dsn) == []  # the notebook's query has no row for it
     assert sheets.grid(SHEET, "Metrics") == [HEADER]
     (message,) = smtp.messages
     body = message.get_body(("plain",)).get_content()

@@ -9,13 +9,8 @@ import psycopg
 import pytest
 
 from bamboo_assets_tests.failures.runs import DATA_ASSETS, LOADING, SHEET, production, run
-from bamboo_assets_tests.faults import (
-    database_name,
-    failure_message,
-    materialized,
-    role_with_password,
-)
-from bamboo_assets_tests.helpers import ASSETS
+from bamboo_assets_tests.support.bamboo import LINEAGE
+from bamboo_assets_tests.support.faults import database_name, materialized, role_with_password
 
 
 @pytest.mark.parametrize(
@@ -43,15 +38,17 @@ def test_an_unusable_credentials_file_fails_the_dashboard_naming_the_variable(
     monkeypatch.setenv("GOOGLE_SERVICE_ACCOUNT_FILE", str(key_file))
     monkeypatch.setenv("DASHBOARD_SPREADSHEET_ID", SHEET)
 
-    outcome = run(production(), assets=ASSETS[:5])
+    outcome = run(production(), select=LINEAGE[:5])
 
     assert not outcome.success
-    assert materialized(outcome.result) == DATA_ASSETS - {"dashboard_sheet"}
-    message = failure_message(outcome.result, "dashboard_sheet")
-    assert f"GOOGLE_SERVICE_ACCOUNT_FILE ({key_file}) is not a readable service-account key" in (
-        message
+    message = outcome.message()
+    assert message.startswith(
+        "dagster._core.definitions.events.Failure: dashboard_sheet failed for every day it had "
+        f"to do: GOOGLE_SERVICE_ACCOUNT_FILE ({key_file}) is not a readable service-account key"
     )
     assert "c2VjcmV0LWtleS10ZXh0" not in outcome.errors() + "\n".join(outcome.log)
+    # The data is loaded: only the dashboard (and what follows it) failed.
+    assert materialized(outcome.result) == DATA_ASSETS - {"dashboard_sheet"}
 
 
 @pytest.mark.parametrize("fault", ["wrong-password", "unknown-host"])
@@ -71,11 +68,15 @@ def test_a_wrong_dsn_fails_naming_the_warehouse_without_the_password(
         where = "database bamboo on warehouse.invalid"
     monkeypatch.setenv("BAMBOO_DB_DSN", dsn)
 
-    outcome = run(production(), assets=LOADING)
+    outcome = run(production(), select=LOADING)
 
     assert not outcome.success
-    message = failure_message(outcome.result, "validated_attempts")
-    assert f"WarehouseUnavailable: cannot connect to the warehouse ({where}" in message
+    message = outcome.message()
+    assert (
+        f"validated_attempts failed for every day it had to do: cannot connect to the "
+        f"warehouse ({where}"
+    ) in message
+    assert f"WarehouseUnavailable: cannot connect to the warehouse ({where}" in outcome.errors()
     if fault == "wrong-password":
         assert 'password authentication failed for user "bamboo_etl"' in message
     everything = outcome.errors() + "\n".join(outcome.log)

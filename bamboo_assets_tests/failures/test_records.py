@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
@@ -13,20 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bamboo_assets import sql
-from bamboo_assets.assets.ingest import validate_day
-from bamboo_assets.resources.raw_answers import RawAnswerStore, write_answer
-from bamboo_assets.resources.warehouse import PostgresWarehouse
-from bamboo_assets.rules import Attempt, judge
+from bamboo_assets.core.rules import Attempt, judge
+from bamboo_assets.resources.raw_answers import RawAnswerStore, read_answer, write_answer
+from bamboo_assets.warehouse import loading, staging
+from bamboo_assets.warehouse.connection import PostgresWarehouse
 from bamboo_assets_tests.failures.runs import DAY, FORMULA, LOADING, D, production, run
-from bamboo_assets_tests.faults import (
-    Answers,
-    answer_of,
-    database_name,
-    day_counts,
-    failure_message,
-)
-from bamboo_assets_tests.helpers import ASSETS, query, stored_metrics
+from bamboo_assets_tests.support.bamboo import LINEAGE, query, stored_metrics
+from bamboo_assets_tests.support.faults import Answers, answer_of, day_counts
 
 PASSBACK = "{'oauth_consumer_key': '', 'lis_result_sourcedid': 'course-v1:B+SQL-101+2024'}"
 MEGABYTE = 1 << 20
@@ -103,7 +95,7 @@ def test_hostile_strings_in_every_field_are_kept_with_a_reason_or_loaded_verbati
     cases = hostile_records()
     answers.by_day[D] = answer_of([record for record, _ in cases])
 
-    outcome = run(production(), assets=LOADING)
+    outcome = run(production(), select=LOADING)
 
     assert outcome.success, outcome.errors()
     rejected = query(
@@ -138,19 +130,28 @@ def test_hostile_strings_in_every_field_are_kept_with_a_reason_or_loaded_verbati
     assert (meta["valid"], meta["rejected"]) == (len(expected_loaded), len(expected_rejected))
 
 
-@pytest.mark.parametrize(
-    "element",
-    ['{"lti_user_id": "a", "is_correct": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000],
-    ids=["5000-digit-number", "nested-100000-deep"],
-)
+# Elements Python's json module refuses: a day each, in one run.
+UNREADABLE = {
+    "2025-03-05": '{"lti_user_id": "a", "is_correct": ' + "9" * 5000 + "}",  # 5000 digits
+    "2025-03-06": "[" * 100_000 + "]" * 100_000,  # nested 100000 deep
+}
+
+
 def test_json_python_cannot_read_fails_the_day_saying_it_is_not_valid_json(
-    env: dict[str, str], answers: Answers, database_dsn: str, element: str
+    env: dict[str, str], answers: Answers, database_dsn: str
 ) -> None:
-    answers.by_day[D] = f"[{element}]".encode()
-    outcome = run(production(), assets=LOADING)
+    for day, element in UNREADABLE.items():
+        answers.by_day[day] = f"[{element}]".encode()
+
+    outcome = run(production(), "2025-03-05", "2025-03-06", select=LOADING)
+
     assert not outcome.success
-    assert "is not valid JSON" in failure_message(outcome.result, "validated_attempts")
-    assert day_counts(database_dsn, DAY)["solutions"] == 0
+    message = outcome.message()
+    for day in UNREADABLE:
+        said = message.split(f" {day}: ")[1].split(" | ")[0]
+        assert said.startswith(f"the stored answer for {day} is not valid JSON"), day
+        assert " (at validated_attempts)" in said, day
+        assert day_counts(database_dsn, date.fromisoformat(day))["solutions"] == 0, day
 
 
 def mostly(usual: st.SearchStrategy, odd: st.SearchStrategy) -> st.SearchStrategy:
@@ -206,8 +207,8 @@ _record = st.fixed_dictionaries(
 
 @pytest.fixture
 def load_day(bamboo_home: Path, database_dsn: str):
-    """The load the pipeline runs for one day, without Dagster: the validated_attempts step's
-    `validate_day`, then solutions_table's insert, on the test database."""
+    """The load the pipeline runs for one day, without Dagster: validated_attempts' staging of
+    the stored answer, then solutions_table's insert, on the test database."""
     warehouse = PostgresWarehouse(dsn=database_dsn)
     raw = RawAnswerStore(directory=str(bamboo_home / "raw"))
     Path(raw.directory).mkdir(parents=True)
@@ -216,11 +217,12 @@ def load_day(bamboo_home: Path, database_dsn: str):
         """The rows in public.solutions, and (position, reason, record) of each rejection."""
         with write_answer(raw.answer_path(DAY)) as out:
             out.write(answer)
-        with warehouse.connect() as conn:
+        with warehouse.connect() as conn, read_answer(raw.answer_path(DAY)) as stored:
             conn.execute("TRUNCATE public.solutions")
-            validate_day(conn, DAY, raw, UTC)
-            with conn.transaction():
-                conn.execute(sql.INSERT_SOLUTIONS, (DAY,))
+            if DAY not in staging.staged_days(conn):
+                staging.create_partitions(conn, [DAY])
+            staging.stage_day(conn, DAY, stored, UTC)
+            loading.load_days(conn, [DAY])
             stored = conn.execute(
                 "SELECT user_id, oauth_consumer_key, lis_result_sourcedid,"
                 " lis_outcome_service_url, is_correct, attempt_type, created_at"
@@ -237,7 +239,7 @@ def load_day(bamboo_home: Path, database_dsn: str):
 
 
 @settings(
-    max_examples=50,
+    max_examples=settings.default.max_examples // 2,  # each example loads a day
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -273,7 +275,7 @@ def test_booleans_are_stored_as_integers_and_nul_records_are_rejected_while_the_
     ]
     answers.by_day[D] = answer_of(records)
 
-    outcome = run(production(), assets=LOADING)
+    outcome = run(production(), select=LOADING)
 
     assert outcome.success, outcome.errors()
     assert query(
@@ -297,16 +299,9 @@ OFFSET_TIMES = {
 
 
 @pytest.fixture
-def tokyo_dsn(postgres_uri: str, database_dsn: str) -> Iterator[str]:
+def tokyo_dsn(other_dsn: str) -> str:
     """A second empty database, reached with the session TimeZone set to Asia/Tokyo."""
-    name = database_name(database_dsn) + "_tokyo"
-    with psycopg.connect(postgres_uri, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield psycopg.conninfo.make_conninfo(
-        postgres_uri, dbname=name, options="-c TimeZone=Asia/Tokyo"
-    )
-    with psycopg.connect(postgres_uri, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    return psycopg.conninfo.make_conninfo(other_dsn, options="-c TimeZone=Asia/Tokyo")
 
 
 def test_offsets_are_converted_to_the_timezone_whatever_the_session_timezone(
@@ -323,7 +318,7 @@ def test_offsets_are_converted_to_the_timezone_whatever_the_session_timezone(
     loads = {}
     for dsn in (database_dsn, tokyo_dsn):
         monkeypatch.setenv("BAMBOO_DB_DSN", dsn)
-        assert run(production(), assets=ASSETS[:4]).success
+        assert run(production(), select=LINEAGE[:4]).success
         loads[dsn] = query(dsn, "SELECT user_id, created_at FROM public.solutions ORDER BY 1")
     assert query(tokyo_dsn, "SHOW TimeZone") == [("Asia/Tokyo",)]
     assert loads[database_dsn] == loads[tokyo_dsn] == expected

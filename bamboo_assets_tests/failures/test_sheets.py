@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bamboo_assets.resources.dashboard import GoogleSheetsDashboard
+from bamboo_assets.dashboard.sheets import GoogleSheetsDashboard
 from bamboo_assets_tests.failures.runs import (
     DAY,
     FORMULA,
@@ -18,25 +18,18 @@ from bamboo_assets_tests.failures.runs import (
     run,
     use_sheets,
 )
-from bamboo_assets_tests.helpers import ASSETS, stored_metrics
 from bamboo_assets_tests.servers import FakeGoogleSheets
+from bamboo_assets_tests.support.bamboo import LINEAGE, Bamboo, resource_with, stored_metrics
 
 DAYS = (str(DAY - timedelta(days=2)), str(DAY - timedelta(days=1)), D)
 SERIAL_EPOCH = date(1899, 12, 30)
 
 
-def with_fast_sheets(resources: dict) -> dict:
-    """The dashboard from the environment, with a small backoff."""
-    dashboard = resources["dashboard"]
+def with_fast_sheets(bamboo: Bamboo) -> Bamboo:
+    """The dashboard the environment configures, with a small backoff."""
+    dashboard = bamboo.resource("dashboard")
     assert isinstance(dashboard, GoogleSheetsDashboard)
-    resources["dashboard"] = GoogleSheetsDashboard(
-        credentials_file=dashboard.credentials_file,
-        spreadsheet_id=dashboard.spreadsheet_id,
-        worksheet_name=dashboard.worksheet_name,
-        api_url=dashboard.api_url,
-        backoff_seconds=0.01,
-    )
-    return resources
+    return bamboo.with_resources(dashboard=resource_with(dashboard, backoff_seconds=0.01))
 
 
 def test_sheets_rate_limits_and_outages_are_retried_with_backoff_and_the_run_succeeds(
@@ -50,7 +43,7 @@ def test_sheets_rate_limits_and_outages_are_retried_with_backoff_and_the_run_suc
     sheets.fail_next(429, times=1, retry_after="1")
     sheets.fail_next(503, times=2)
 
-    outcome = run(with_fast_sheets(production()), assets=ASSETS[:5])
+    outcome = run(with_fast_sheets(production()), select=LINEAGE[:5])
 
     assert outcome.success, outcome.errors()
     assert [tuple(row) for row in sheets.shown_grid(SHEET, "Metrics")[1:]] == stored_metrics(
@@ -96,7 +89,7 @@ def dashboard_of_three_days(
 ) -> dict[str, dict[str, object]]:
     """Three days loaded and on the sheet; returns each day's metrics by column name."""
     use_sheets(sheets, tmp_path, monkeypatch, "Metrics")
-    assert run(production(), DAYS[0], DAYS[-1], assets=ASSETS[:5]).success
+    assert run(production(), DAYS[0], DAYS[-1], select=LINEAGE[:5]).success
     metrics = {
         row[0]: dict(zip(HEADER[1:], row[1:], strict=True)) for row in stored_metrics(database_dsn)
     }
@@ -132,7 +125,7 @@ def test_a_sheet_people_rearranged_keeps_their_data_and_gets_deleted_days_back(
     ]
     sheets.set_grid(SHEET, "Metrics", people)
 
-    outcome = run(production(), assets=[ASSETS[4]])
+    outcome = run(production(), select=["dashboard_sheet"])
 
     assert outcome.success, outcome.errors()
     grid = sheets.shown_grid(SHEET, "Metrics")
@@ -157,7 +150,7 @@ def test_dates_people_retyped_in_another_format_still_match_their_day(
     grid[1][1] = grid[2][1] = 0  # and counts someone zeroed
     sheets.set_grid(SHEET, "Metrics", grid)
 
-    outcome = run(production(), assets=[ASSETS[4]])
+    outcome = run(production(), select=["dashboard_sheet"])
 
     assert outcome.success, outcome.errors()
     after = sheets.grid(SHEET, "Metrics")
@@ -178,13 +171,13 @@ def test_formula_looking_text_is_written_as_text_and_never_evaluated(
 ) -> None:
     use_sheets(sheets, tmp_path, monkeypatch, FORMULA)
 
-    first = run(production(), DAYS[0], DAYS[-1], assets=ASSETS[:5])
+    first = run(production(), DAYS[0], DAYS[-1], select=LINEAGE[:5])
     assert first.success, first.errors()
     grid = sheets.grid(SHEET, FORMULA)
     grid[0].append("link")
     grid[1].append('=HYPERLINK("http://x","click")')
     sheets.set_grid(SHEET, FORMULA, grid)
-    second = run(production(), assets=[ASSETS[4]])
+    second = run(production(), select=["dashboard_sheet"])
 
     assert second.success, second.errors()
     assert FORMULA in sheets.sheet_titles(SHEET)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
 from bamboo_assets_tests.failures.runs import DAY, KEY, LOADING, D, production, raw_dir, run
-from bamboo_assets_tests.faults import Answers, day_counts, failure_message, materialized, simulated
-from bamboo_assets_tests.helpers import ASSETS, notebook_metrics, stored_answer, stored_metrics
 from bamboo_assets_tests.servers import FakeStatisticsApi, Hang, Reply
+from bamboo_assets_tests.support.bamboo import (
+    digests,
+    notebook_metrics,
+    stored_answer,
+    stored_metrics,
+)
+from bamboo_assets_tests.support.faults import Answers, day_counts, materialized, simulated
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
@@ -23,7 +29,7 @@ def test_transient_api_errors_are_retried_with_backoff_honouring_retry_after(
     )
     api.fail_next(first, Reply(status, b"<html>busy</html>"))
 
-    outcome = run(production(), assets=ASSETS[:1])
+    outcome = run(production(), select=["raw_attempts"])
 
     assert outcome.success
     assert stored_answer(raw_dir(env) / f"{D}.json.zst") == simulated(DAY, 30)
@@ -42,7 +48,7 @@ def test_a_retry_after_of_hours_is_capped_so_the_run_is_not_stalled(
     env: dict[str, str], api: FakeStatisticsApi
 ) -> None:
     api.fail_next(Reply(429, b"", {"Retry-After": "21600"}))
-    outcome = run(production(retry_after_max_seconds=0.2), assets=ASSETS[:1])
+    outcome = run(production(retry_after_max_seconds=0.2), select=["raw_attempts"])
     assert outcome.success
     assert outcome.seconds < 10
     assert any("HTTP 429; retrying (attempt 2 of 3, waiting 0.2s)" in m for m in outcome.log)
@@ -60,18 +66,25 @@ def test_an_api_that_keeps_failing_fails_the_days_loads_nothing_and_a_rerun_reco
     # The API now has a different answer for the earlier day, but answers 503 to every try.
     answers.by_day[str(before)] = simulated(before, 45)
     api.fail_next(*[Reply(503, b'{"errors": "maintenance"}')] * 6)
-    refetch = {"ops": {"raw_attempts": {"config": {"refetch": True}}}}  # the day is final
+    refetch = {"ops": {"bamboo_pipeline": {"config": {"refetch": True}}}}  # the day is final
     failed = run(production(), str(before), str(fresh), run_config=refetch)
 
     assert not failed.success
-    message = failure_message(failed.result, "raw_attempts")
+    message = failed.message()
     assert "2 of 2 days failed; nothing was loaded for them" in message
     for day in (before, fresh):
         assert (
             f"{day}: statistics API {api.url} (client acme) answered HTTP 503 for {day} "
-            "after 3 tries"
+            "after 3 tries (at raw_attempts)"
         ) in message
     assert materialized(failed.result) == set()
+    # Every day failed, and the run's digest still goes out, saying so first.
+    digest = digests(Path(env["BAMBOO_HOME"]))[-1]
+    assert digest.startswith(
+        f"Subject: Bamboo digest: {before} to {fresh} (2 days), 1 not loaded, 1 failed\n"
+        f"Not loaded: 1 of 2 days holds no data: {fresh}.\n"
+    )
+    assert f"    {before} at raw_attempts: " in digest and "its earlier load stays" in digest
     assert stored_answer(raw_dir(env) / f"{before}.json.zst") == kept_answer
     assert not (raw_dir(env) / f"{fresh}.json.zst").exists()
     assert day_counts(database_dsn, before) == kept_counts
@@ -85,13 +98,18 @@ def test_an_api_that_keeps_failing_fails_the_days_loads_nothing_and_a_rerun_reco
 
 
 def test_a_hanging_api_fails_quickly_with_small_timeouts_saying_it_did_not_answer(
-    env: dict[str, str], api: FakeStatisticsApi, database_dsn: str
+    env: dict[str, str],
+    api: FakeStatisticsApi,
+    database_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     api.fail_next(Hang(30), Hang(30))
-    outcome = run(production(read_timeout_seconds=0.5, retries=1), assets=LOADING)
+    monkeypatch.setenv("ITRESUME_READ_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("ITRESUME_RETRIES", "1")
+    outcome = run(production(), select=LOADING)
 
     assert not outcome.success
-    message = failure_message(outcome.result, "raw_attempts")
+    message = outcome.message()
     assert f"did not answer for {D} within the 2s connect / 0.5s read timeout (2 tries)" in message
     assert outcome.seconds < 10
     assert any("statistics API: ReadTimeoutError; retrying" in line for line in outcome.log)
@@ -124,7 +142,7 @@ def test_a_refused_key_fails_at_once_without_retries_or_the_key(
 
     assert not outcome.success
     assert len(api.requests) == 1
-    message = failure_message(outcome.result, "raw_attempts")
+    message = outcome.message()
     assert f"refused the client key (HTTP {status}); check ITRESUME_CLIENT and " in message
     everything = outcome.errors() + "\n".join(outcome.log)
     assert wrong not in everything and KEY not in everything

@@ -101,37 +101,37 @@ def test_a_0_1_0_warehouse_is_migrated_with_every_row_kept_and_continues_like_a_
     bamboo_0_1_0: Path,
     api: FakeStatisticsApi,
     answers: Answers,
-    database_dsn: str,
+    empty_dsn: str,
     other_dsn: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    history(bamboo_0_1_0, database_dsn, tmp_path / "old", api, answers)
-    before = snapshot(database_dsn)
-    failures = query(database_dsn, "SELECT run_id, day, step, reason FROM bamboo.day_failures")
+    history(bamboo_0_1_0, empty_dsn, tmp_path / "old", api, answers)
+    before = snapshot(empty_dsn)
+    failures = query(empty_dsn, "SELECT run_id, day, step, reason FROM bamboo.day_failures")
     assert before["rejected"] and before["refetched"] and failures  # the old schema, filled
     assert [(day.isoformat(), step) for _, day, step, _ in failures] == [(FAILING, "raw_attempts")]
 
     upgraded = Bamboo.from_env(
         monkeypatch,
         BAMBOO_HOME=str(tmp_path / "old"),
-        BAMBOO_DB_DSN=database_dsn,
+        BAMBOO_DB_DSN=empty_dsn,
         ITRESUME_URL=api.url,
         ITRESUME_CLIENT="acme",
         ITRESUME_CLIENT_KEY=KEY,
     )
-    with psycopg.connect(database_dsn) as conn:
+    with psycopg.connect(empty_dsn) as conn:
         assert schema.current_version(conn) is None  # 0.1.0 kept no version
-    with PostgresWarehouse(dsn=database_dsn).connect() as conn:  # what a run's first step does
+    with PostgresWarehouse(dsn=empty_dsn).connect() as conn:  # what a run's first step does
         assert schema.current_version(conn) == schema.head()
 
-    assert snapshot(database_dsn) == before
-    assert query(database_dsn, "SELECT to_regclass('bamboo.day_failures')") == [(None,)]
-    kept = query(database_dsn, "SELECT run_id, day, step, reason, outcome FROM bamboo.run_days")
+    assert snapshot(empty_dsn) == before
+    assert query(empty_dsn, "SELECT to_regclass('bamboo.day_failures')") == [(None,)]
+    kept = query(empty_dsn, "SELECT run_id, day, step, reason, outcome FROM bamboo.run_days")
     assert kept == [(*failure, "failed") for failure in failures]
 
     new_runs(upgraded, api)
-    upgraded_rows = snapshot(database_dsn)
+    upgraded_rows = snapshot(empty_dsn)
 
     # The same life on a fresh install of the new code gives the same rows.
     fresh = Bamboo.from_env(

@@ -3,9 +3,10 @@ each good day materialized, for every asset, whatever step the day failed at.
 
 Each test runs twice: as Bamboo's deployments run Dagster (one planned event per asset and
 run, DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true) and with Dagster's default (one per
-asset and day).
+asset and day; marked slow, so `make test` runs it and `make test-fast` does not).
 """
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -18,10 +19,17 @@ FIRST, LAST = "2025-02-01", "2025-02-07"
 WEEK = days(FIRST, LAST)
 
 
-@pytest.fixture(autouse=True, params=["planned per asset", "planned per day"])
-def planned_events(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    if request.param == "planned per asset":
-        monkeypatch.setenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
+@pytest.fixture(
+    autouse=True,
+    params=["planned per asset", pytest.param("planned per day", marks=pytest.mark.slow)],
+)
+def planned_events(request: pytest.FixtureRequest) -> str:
+    return "true" if request.param == "planned per asset" else "false"
+
+
+@pytest.fixture
+def bamboo(configure: Callable[..., Bamboo], planned_events: str) -> Bamboo:
+    return configure(DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=planned_events)
 
 
 def statuses(bamboo: Bamboo, failed: list[str]) -> dict[str, dict[str, list[str]]]:

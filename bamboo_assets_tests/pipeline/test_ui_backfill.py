@@ -1,16 +1,18 @@
 """A backfill launched from the UI with one bad day, and the UI's own recovery: what users see
 through the webserver's GraphQL API, with the daemon running the backfills and the sensors."""
 
+import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from bamboo_assets_tests.servers import FakeStatisticsApi, Reply
-from bamboo_assets_tests.support.bamboo import LINEAGE, days, digests, loaded_days
+from bamboo_assets_tests.support.bamboo import LINEAGE, days, digests, loaded_days, query
 from bamboo_assets_tests.support.dagster_processes import bamboo_env, wait_until
-from bamboo_assets_tests.support.faults import Answers
-from bamboo_assets_tests.support.ui import Webserver, ui
+from bamboo_assets_tests.support.faults import Answers, error_text
+from bamboo_assets_tests.support.ui import LOCAL_INSTANCE, Webserver, ui
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +72,23 @@ def test_a_backfill_with_a_bad_day_shows_the_truth_and_the_uis_recovery_complete
     view = webserver.partition_statuses(LINEAGE, WEEK)
     expected = {day: "FAILED" if day == BAD else "MATERIALIZED" for day in WEEK}
     assert view == {name: expected for name in LINEAGE}
-    assert loaded_days(database_dsn) == [day for day in WEEK if day != BAD]
+    good = [day for day in WEEK if day != BAD]
+    assert loaded_days(database_dsn) == good
+    measured = query(database_dsn, "SELECT study_date::text FROM public.daily_metrics ORDER BY 1")
+    assert [day for (day,) in measured] == good
+    with (home / "dashboard.csv").open(newline="") as sheet:
+        assert [row[0] for row in list(csv.reader(sheet))[1:]] == good
+
+    # The run's failure names the day and why, on the instance made from the local file.
+    dagster_home = tmp_path / "dagster"
+    assert (dagster_home / "dagster.yaml").read_text() == LOCAL_INSTANCE.read_text()
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    (failure,) = instance.all_logs(run["runId"], of_type=dg.DagsterEventType.STEP_FAILURE)
+    said = error_text(failure.dagster_event.step_failure_data.error)
+    instance.dispose()
+    assert failure.dagster_event.step_key == "bamboo_pipeline"
+    assert f"{BAD}: statistics API {api.url} (client acme) answered HTTP 503" in said
+    assert "1 of 7 days failed; nothing was loaded for them" in said
 
     # One alert for the failed run, one digest for the backfill, naming the hole first.
     wait_until(lambda: mail(home, "Bamboo digest"), 90, "the backfill's digest")
@@ -80,8 +98,12 @@ def test_a_backfill_with_a_bad_day_shows_the_truth_and_the_uis_recovery_complete
         "Subject: Bamboo digest: 2025-02-01 to 2025-02-07 (7 days), 1 not loaded",
         f"Not loaded: 1 of 7 days holds no data: {BAD}.",
     ]
+    assert "finished with 1 failed day (below)" in digest
+    assert "Days that failed (1), nothing loaded for them:" in digest
+    assert f"    {BAD} at raw_attempts: statistics API {api.url} (client acme)" in digest
     (alert,) = mail(home, "Bamboo run failed")
     assert "choose 'Failed and missing'" in alert and "Re-execute" not in alert
+    assert f"{BAD}: statistics API" in alert
 
     # The API is healthy again; the user backfills the failed and missing partitions.
     api.fail_day(BAD, None)

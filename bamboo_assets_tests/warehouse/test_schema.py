@@ -63,27 +63,27 @@ def test_the_revisions_are_ordered_and_the_head_is_the_last() -> None:
     assert schema.head() == "0003"
 
 
-def test_a_fresh_database_reaches_the_head_once(database_dsn: str, upgrades: list[str]) -> None:
-    warehouse = PostgresWarehouse(dsn=database_dsn)
+def test_a_fresh_database_reaches_the_head_once(empty_dsn: str, upgrades: list[str]) -> None:
+    warehouse = PostgresWarehouse(dsn=empty_dsn)
     with warehouse.connect() as conn:
         assert schema.current_version(conn) == schema.head()
-    assert query(database_dsn, VERSION) == [(schema.head(),)]
+    assert query(empty_dsn, VERSION) == [(schema.head(),)]
     assert len(upgrades) == 1
-    layout = query(database_dsn, LAYOUT)
+    layout = query(empty_dsn, LAYOUT)
     assert ("bamboo", "run_days", "outcome", "text", "NO") in layout
     assert not [row for row in layout if row[1] == "day_failures"]
 
     with warehouse.connect():  # the same resource: the schema is known to be current
         pass
-    with PostgresWarehouse(dsn=database_dsn).connect():  # another run: looks, finds it current
+    with PostgresWarehouse(dsn=empty_dsn).connect():  # another run: looks, finds it current
         pass
     assert len(upgrades) == 1
-    assert query(database_dsn, VERSION) == [(schema.head(),)]
-    assert query(database_dsn, LAYOUT) == layout
+    assert query(empty_dsn, VERSION) == [(schema.head(),)]
+    assert query(empty_dsn, LAYOUT) == layout
 
 
 def test_runs_starting_at_once_on_a_fresh_database_migrate_it_once(
-    database_dsn: str, upgrades: list[str]
+    empty_dsn: str, upgrades: list[str]
 ) -> None:
     errors: list[BaseException] = []
     start = threading.Barrier(3)
@@ -91,7 +91,7 @@ def test_runs_starting_at_once_on_a_fresh_database_migrate_it_once(
     def run() -> None:
         try:
             start.wait()
-            with PostgresWarehouse(dsn=database_dsn).connect() as conn:
+            with PostgresWarehouse(dsn=empty_dsn).connect() as conn:
                 conn.execute("SELECT count(*) FROM public.solutions")
         except BaseException as error:  # reported below
             errors.append(error)
@@ -103,36 +103,36 @@ def test_runs_starting_at_once_on_a_fresh_database_migrate_it_once(
         thread.join(60)
     assert errors == []
     assert len(upgrades) == 1
-    assert query(database_dsn, VERSION) == [(schema.head(),)]
+    assert query(empty_dsn, VERSION) == [(schema.head(),)]
 
 
 def test_a_database_migrated_by_a_newer_release_is_refused_and_left_as_it_is(
-    warehouse: PostgresWarehouse, database_dsn: str, upgrades: list[str]
+    empty_dsn: str, upgrades: list[str]
 ) -> None:
-    with warehouse.connect():
+    with PostgresWarehouse(dsn=empty_dsn).connect():
         pass
-    with psycopg.connect(database_dsn, autocommit=True) as conn:
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
         conn.execute("UPDATE bamboo.alembic_version SET version_num = '0099'")
-    layout = query(database_dsn, LAYOUT)
+    layout = query(empty_dsn, LAYOUT)
 
-    newer = PostgresWarehouse(dsn=database_dsn)
+    newer = PostgresWarehouse(dsn=empty_dsn)
     with pytest.raises(SchemaTooNew) as refused, newer.connect():
         pass
     message = str(refused.value)
     assert "schema version 0099, newer than this Bamboo knows (up to 0003)" in message
     assert f"({newer.describe()})" in message
     assert "a newer release migrated it" in message
-    assert query(database_dsn, VERSION) == [("0099",)]
-    assert query(database_dsn, LAYOUT) == layout
+    assert query(empty_dsn, VERSION) == [("0099",)]
+    assert query(empty_dsn, LAYOUT) == layout
     assert len(upgrades) == 1  # the first connect only
 
 
 def test_an_empty_database_with_the_notebooks_table_keeps_it_and_its_rows(
-    database_dsn: str,
+    empty_dsn: str,
 ) -> None:
     """The notebook created public.solutions itself; Bamboo adopts it, and gives the users of
     its rows their first days."""
-    with psycopg.connect(database_dsn, autocommit=True) as conn:
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
         conn.execute(
             """
             CREATE TABLE public.solutions (
@@ -153,20 +153,21 @@ def test_an_empty_database_with_the_notebooks_table_keeps_it_and_its_rows(
             " ('ann', 'run', '2025-03-02 10:00'), ('ann', 'run', '2025-03-01 09:00'),"
             " ('bob', 'run', '2025-03-02 11:00')"
         )
-    with PostgresWarehouse(dsn=database_dsn).connect() as conn:
+    with PostgresWarehouse(dsn=empty_dsn).connect() as conn:
         assert schema.current_version(conn) == schema.head()
-    assert query(database_dsn, "SELECT count(*) FROM public.solutions") == [(3,)]
-    assert query(
-        database_dsn, "SELECT user_id, first_day FROM bamboo.user_first_day ORDER BY 1"
-    ) == [("ann", date(2025, 3, 1)), ("bob", date(2025, 3, 2))]
+    assert query(empty_dsn, "SELECT count(*) FROM public.solutions") == [(3,)]
+    assert query(empty_dsn, "SELECT user_id, first_day FROM bamboo.user_first_day ORDER BY 1") == [
+        ("ann", date(2025, 3, 1)),
+        ("bob", date(2025, 3, 2)),
+    ]
 
 
 def test_revision_0002_makes_a_logged_staging_partition_unlogged_and_keeps_its_rows(
-    database_dsn: str,
+    empty_dsn: str,
 ) -> None:
-    upgrade_to(database_dsn, "0001")
+    upgrade_to(empty_dsn, "0001")
     partition = "bamboo.validated_attempts_20250301"
-    with psycopg.connect(database_dsn, autocommit=True) as conn:
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE bamboo.validated_attempts_20250301 PARTITION OF bamboo.validated_attempts"
             " FOR VALUES IN ('2025-03-01')"
@@ -176,22 +177,22 @@ def test_revision_0002_makes_a_logged_staging_partition_unlogged_and_keeps_its_r
             " (day, position, user_id, attempt_type, created_at)"
             " VALUES ('2025-03-01', 0, 'ann', 'run', '2025-03-01 10:00')"
         )
-    assert query(database_dsn, PERSISTENCE, (partition,)) == [("p",)]
+    assert query(empty_dsn, PERSISTENCE, (partition,)) == [("p",)]
 
-    with PostgresWarehouse(dsn=database_dsn).connect() as conn:
+    with PostgresWarehouse(dsn=empty_dsn).connect() as conn:
         assert schema.current_version(conn) == schema.head()
         assert staged_days(conn) == {date(2025, 3, 1)}
-    assert query(database_dsn, PERSISTENCE, (partition,)) == [("u",)]
+    assert query(empty_dsn, PERSISTENCE, (partition,)) == [("u",)]
     staged = "SELECT user_id FROM bamboo.validated_attempts_20250301"
-    assert query(database_dsn, staged) == [("ann",)]
+    assert query(empty_dsn, staged) == [("ann",)]
 
 
 def test_revision_0003_keeps_each_failure_of_0_1_0_as_a_failed_day_of_the_run_ledger(
-    database_dsn: str,
+    empty_dsn: str,
 ) -> None:
-    upgrade_to(database_dsn, "0002")
+    upgrade_to(empty_dsn, "0002")
     failed_at = datetime.fromisoformat("2025-03-02T04:00:00+00:00")
-    with psycopg.connect(database_dsn, autocommit=True) as conn:
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO bamboo.day_failures (run_id, day, step, reason, failed_at) VALUES"
             " ('r1', '2025-03-01', 'raw_attempts', 'HTTP 503', %(at)s),"
@@ -200,7 +201,7 @@ def test_revision_0003_keeps_each_failure_of_0_1_0_as_a_failed_day_of_the_run_le
             {"at": failed_at},
         )
 
-    with PostgresWarehouse(dsn=database_dsn).connect() as conn:
+    with PostgresWarehouse(dsn=empty_dsn).connect() as conn:
         assert schema.current_version(conn) == schema.head()
         assert conn.execute("SELECT to_regclass('bamboo.day_failures')").fetchone() == (None,)
         rows = conn.execute(

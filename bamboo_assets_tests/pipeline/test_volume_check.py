@@ -1,25 +1,30 @@
-"""The volume check (issue 8, point 3): a day's record count far outside the same weekday's
-recent history fails a warning check; no verdict until enough history exists."""
+"""The volume check: a day's record count far outside the same weekday's recent history fails a
+warning check; no verdict until enough history exists."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from bamboo_assets.checks import VolumeRule, volume_band
-from bamboo_assets.resources.warehouse import PostgresWarehouse
-from bamboo_assets.settings import SettingsError, load_settings
-from bamboo_assets_tests.faults import Answers
-from bamboo_assets_tests.helpers import ASSETS, fake_api_resources, materialize_days
+from bamboo_assets.core.volume import VolumeRule, volume_band
+from bamboo_assets.settings import Settings, SettingsError
 from bamboo_assets_tests.servers import FakeStatisticsApi, Reply
+from bamboo_assets_tests.support.bamboo import LINEAGE, Bamboo, check_evaluations
+from bamboo_assets_tests.support.faults import Answers
 
-KEY = "sk-volume-19c4"
 DAY = date(2025, 3, 26)  # a Wednesday
 RULE = VolumeRule()  # the defaults: 0.5x to 2x the median, at least 3 of 4 weeks known
+EVERY_CHECK = [
+    "rejected_share_below_threshold",
+    "record_volume_within_history",
+    "api_records_have_the_expected_keys",
+    "no_duplicate_attempts",
+    "metrics_match_solutions",
+    "dashboard_matches_metrics",
+]
 
 
 def test_the_band_is_half_to_twice_the_median_of_the_same_weekday_over_four_weeks() -> None:
@@ -39,51 +44,38 @@ def test_there_is_no_verdict_until_enough_weeks_are_known() -> None:
 
 
 @pytest.fixture
-def api() -> Iterator[FakeStatisticsApi]:
-    with FakeStatisticsApi(Answers(records_per_day=1000), client_key=KEY) as server:
-        yield server
-
-
-def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+def answers() -> Answers:
+    return Answers(records_per_day=1000)
 
 
 def test_an_empty_day_among_days_of_a_thousand_fails_the_warning_and_an_ordinary_day_passes(
-    api: FakeStatisticsApi, bamboo_home: Path, warehouse: PostgresWarehouse
+    configure: Callable[..., Bamboo], api: FakeStatisticsApi
 ) -> None:
-    resources = fake_api_resources(bamboo_home, warehouse, api.url, KEY)
-    history = materialize_days(
-        str(DAY - timedelta(weeks=3)), str(DAY - timedelta(days=1)), resources, ASSETS[:2]
-    )
+    # One week of history is enough for a verdict here: the same weekday a week before DAY and
+    # the day after it.
+    bamboo = configure(BAMBOO_VOLUME_MIN_WEEKS="1")
+    week_before = DAY - timedelta(weeks=1)
+    history = bamboo.run(str(week_before), str(week_before + timedelta(days=1)), select=LINEAGE[:2])
     assert history.success
 
     api.fail_day(str(DAY), Reply(200, b"[]"))
-    empty = materialize_days(str(DAY), str(DAY), resources)
+    empty = bamboo.run(str(DAY))
 
     assert empty.success  # a warning: the day loads, the run goes on
-    check = checks_of(empty)["record_volume_within_history"]
+    check = check_evaluations(empty)["record_volume_within_history"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     (row,) = check.metadata["per_day"].value.records
     assert (row.data["day"], row.data["records"], row.data["verdict"]) == (str(DAY), 0, "too few")
     low, high = row.data["expected_low"], row.data["expected_high"]
-    assert 400 <= low < high <= 2400  # half and twice a median near 1000
+    assert 400 <= low < high <= 2400  # half and twice a count near 1000
     assert check.description == f"{DAY}: 0 records, expected {low:,.0f} to {high:,.0f}"
 
     ordinary = DAY + timedelta(days=1)
-    passed = materialize_days(str(ordinary), str(ordinary), resources)
+    passed = bamboo.run(str(ordinary))
     assert passed.success
-    assert {name: e.passed for name, e in checks_of(passed).items()} == dict.fromkeys(
-        [
-            "rejected_share_below_threshold",
-            "record_volume_within_history",
-            "api_records_have_the_expected_keys",
-            "no_duplicate_attempts",
-            "metrics_match_solutions",
-            "dashboard_matches_metrics",
-        ],
-        True,
-    )
-    (row,) = checks_of(passed)["record_volume_within_history"].metadata["per_day"].value.records
+    checked = check_evaluations(passed)
+    assert {name: e.passed for name, e in checked.items()} == dict.fromkeys(EVERY_CHECK, True)
+    (row,) = checked["record_volume_within_history"].metadata["per_day"].value.records
     assert row.data["verdict"] == "ok"
 
 
@@ -93,9 +85,9 @@ def test_the_thresholds_come_from_the_environment_and_nonsense_is_refused() -> N
         "BAMBOO_VOLUME_HIGH_RATIO": "3",
         "BAMBOO_VOLUME_MIN_WEEKS": "2",
     }
-    assert load_settings(env).volume == VolumeRule(low_ratio=0.25, high_ratio=3, min_weeks=2)
-    assert load_settings({}).volume == VolumeRule(low_ratio=0.5, high_ratio=2, min_weeks=3)
+    assert Settings.from_env(env).volume == VolumeRule(low_ratio=0.25, high_ratio=3, min_weeks=2)
+    assert Settings.from_env({}).volume == VolumeRule(low_ratio=0.5, high_ratio=2, min_weeks=3)
     with pytest.raises(SettingsError, match="BAMBOO_VOLUME_LOW_RATIO must be at least 0 and "):
-        load_settings({"BAMBOO_VOLUME_LOW_RATIO": "2", "BAMBOO_VOLUME_HIGH_RATIO": "1"})
+        Settings.from_env({"BAMBOO_VOLUME_LOW_RATIO": "2", "BAMBOO_VOLUME_HIGH_RATIO": "1"})
     with pytest.raises(SettingsError, match="BAMBOO_VOLUME_MIN_WEEKS must be 1 to 4, got 5"):
-        load_settings({"BAMBOO_VOLUME_MIN_WEEKS": "5"})
+        Settings.from_env({"BAMBOO_VOLUME_MIN_WEEKS": "5"})

@@ -8,12 +8,9 @@ in whatever order the day's rows are sorted before the insert.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
-from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
-from bamboo_assets_tests.faults import Answers, answer_of
-from bamboo_assets_tests.helpers import ASSETS, local_resources, materialize_days, query
-from bamboo_assets_tests.servers import FakeStatisticsApi
+from bamboo_assets_tests.support.bamboo import LINEAGE, Bamboo, query
+from bamboo_assets_tests.support.faults import Answers, answer_of
 
 DAY = "2025-03-05"
 PAIRS = 300
@@ -51,18 +48,12 @@ def answer_with_duplicates() -> tuple[list[dict[str, object]], dict[str, tuple[i
 
 
 def test_the_first_of_two_records_with_the_same_key_is_the_one_stored(
-    bamboo_home: Path, warehouse, database_dsn: str
+    bamboo: Bamboo, answers: Answers, database_dsn: str
 ) -> None:
     records, expected = answer_with_duplicates()
-    answers = Answers()
     answers.by_day[DAY] = answer_of(records)
-    with FakeStatisticsApi(answers, client_key="sk-dup") as api:
-        resources = local_resources(bamboo_home, warehouse)
-        resources["statistics_api"] = ItresumeStatisticsApi(
-            url=api.url, client="acme", client_key="sk-dup"
-        )
-        result = materialize_days(DAY, DAY, resources, assets=ASSETS[:3])
-    assert result.success
+
+    assert bamboo.run(DAY, select=LINEAGE[:3]).success
 
     stored = query(
         database_dsn,

@@ -1,92 +1,29 @@
 """What the Dagster UI shows of Bamboo and one "Materialize" of a day, through the GraphQL API
-the UI itself calls (issue 5).
+the UI itself calls.
 
 `dagster-webserver` and `dagster-daemon` run from the repository root with workspace.yaml, as
-`make dev` runs them (through `dagster dev`), on an instance made from deploy/local/dagster.yaml
-unchanged. That file queues runs (QueuedRunCoordinator), so the daemon is started too: it is
-what dequeues and launches a run from the UI, as it does for users. Replacing the coordinator by
-the DefaultRunCoordinator in the test's copy would be quicker but would test a path users never
-take.
+`make dev` runs them, on an instance made from deploy/local/dagster.yaml unchanged
+(support/ui.py). That file queues runs (QueuedRunCoordinator), so the daemon is started too: it
+is what dequeues and launches a run from the UI, as it does for users.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from bamboo_assets_tests.dagster_processes import (
-    REPO,
-    VENV_BIN,
-    DagsterProcess,
-    bamboo_env,
-    free_port,
-    running,
-    wait_until,
-)
-from bamboo_assets_tests.helpers import LINEAGE
+from bamboo_assets_tests.support.bamboo import LINEAGE
+from bamboo_assets_tests.support.dagster_processes import bamboo_env, wait_until
+from bamboo_assets_tests.support.ui import LOCATION, Webserver, ui
 
-LOCAL_INSTANCE = REPO / "deploy" / "local" / "dagster.yaml"
-LOCATION = "bamboo"  # workspace.yaml
+pytestmark = pytest.mark.slow
+
 GROUP = "bamboo"
 DAY = "2025-03-01"
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
-
-
-@dataclass
-class Webserver:
-    url: str
-    processes: list[DagsterProcess]
-
-    def graphql(self, document: str, **variables: Any) -> dict[str, Any]:
-        response = requests.post(
-            f"{self.url}/graphql", json={"query": document, "variables": variables}, timeout=60
-        )
-        assert response.status_code == 200, response.text[:2000]
-        body = response.json()
-        assert not body.get("errors"), body["errors"]
-        return body["data"]
-
-    def answers(self) -> bool:
-        return requests.get(f"{self.url}/server_info", timeout=5).status_code == 200
-
-    def location(self) -> dict[str, Any] | None:
-        """The code location once loaded (a load error fails at once), else None."""
-        data = self.graphql(WORKSPACE)
-        assert data["workspaceOrError"]["__typename"] == "Workspace", data
-        entries = {e["name"]: e for e in data["workspaceOrError"]["locationEntries"]}
-        entry = entries[LOCATION]
-        if entry["loadStatus"] != "LOADED":
-            return None
-        location = entry["locationOrLoadError"]
-        assert location["__typename"] == "RepositoryLocation", location
-        return location
-
-
-WORKSPACE = """
-query Workspace {
-  workspaceOrError {
-    __typename
-    ... on Workspace {
-      locationEntries {
-        name
-        loadStatus
-        locationOrLoadError {
-          __typename
-          ... on RepositoryLocation { name repositories { name } }
-          ... on PythonError { message stack }
-        }
-      }
-    }
-  }
-}
-"""
 
 ASSETS_OF_GROUP = """
 query AssetsOfGroup($group: AssetGroupSelector!) {
@@ -195,44 +132,10 @@ query Materializations($assetKeys: [AssetKeyInput!], $partitions: [String!]) {
 
 
 @pytest.fixture
-def webserver_env() -> dict[str, str]:
-    """Variables a test module adds to the processes' environment (override to set some)."""
-    return {}
-
-
-@pytest.fixture
-def webserver(
-    tmp_path: Path, database_dsn: str, webserver_env: dict[str, str]
-) -> Iterator[Webserver]:
-    dagster_home = tmp_path / "dagster"
-    dagster_home.mkdir()
-    shutil.copy(LOCAL_INSTANCE, dagster_home / "dagster.yaml")
-    env = bamboo_env(tmp_path / "bamboo", database_dsn, dagster_home) | webserver_env
-    port = free_port()
-    with ExitStack() as stack:  # stops every process group started here, whatever happens
-        web = stack.enter_context(
-            running(
-                "dagster-webserver",
-                [str(VENV_BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port)]
-                + ["-w", "workspace.yaml"],
-                env,
-                tmp_path,
-            )
-        )
-        server = Webserver(url=f"http://127.0.0.1:{port}", processes=[web])
-        wait_until(server.answers, 90, "the webserver's /server_info", server.processes)
-        # Started once the webserver has created the SQLite storage, so that the two processes
-        # do not create it at the same time.
-        daemon = stack.enter_context(
-            running(
-                "dagster-daemon",
-                [str(VENV_BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                env,
-                tmp_path,
-            )
-        )
-        server.processes.append(daemon)
-        wait_until(lambda: server.location() is not None, 90, "the code location", server.processes)
+def webserver(tmp_path: Path, database_dsn: str) -> Iterator[Webserver]:
+    with ui(
+        tmp_path, bamboo_env(tmp_path / "bamboo", database_dsn, tmp_path / "dagster")
+    ) as server:
         yield server
 
 
@@ -288,9 +191,12 @@ def test_the_ui_shows_the_lineage_and_materializes_one_day(
     schedule = schedules["daily_attempts_schedule"]
     assert (schedule["cronSchedule"], schedule["pipelineName"]) == ("0 3 * * *", "daily_attempts")
     assert schedule["scheduleState"]["status"] == "RUNNING"  # default_status, no click needed
-    sensors = {s["name"]: s for s in instigators["sensorsOrError"]["results"]}
-    sensor = sensors["failed_run_alert"]
-    assert (sensor["sensorType"], sensor["sensorState"]["status"]) == ("RUN_STATUS", "RUNNING")
+    sensors = {
+        s["name"]: (s["sensorType"], s["sensorState"]["status"])
+        for s in instigators["sensorsOrError"]["results"]
+    }
+    assert sensors["failed_run_alert"] == ("RUN_STATUS", "RUNNING")
+    assert sensors["backfill_digest"] == ("STANDARD", "RUNNING")
 
     # "Materialize" of the whole group for one partition, as the UI's partition dialog sends it
     # (LaunchAssetChoosePartitionsDialog.onLaunchAsSingleRun): one partition is a single run of

@@ -1,40 +1,30 @@
-"""The API-shape check (issue 8, point 4): records carrying keys other than the five the
-notebook reads, or lacking one, are counted per key and fail a warning check; the records
-still load exactly as the notebook's rules say."""
+"""The API-shape check: records carrying keys other than the five the notebook reads, or
+lacking one, are counted per key and fail a warning check; the records still load exactly as
+the notebook's rules say."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from bamboo_assets.resources.warehouse import PostgresWarehouse
-from bamboo_assets_tests.faults import Answers, answer_of, simulated
-from bamboo_assets_tests.helpers import fake_api_resources, materialize_days, query
 from bamboo_assets_tests.servers import FakeStatisticsApi, Reply
+from bamboo_assets_tests.support.bamboo import Bamboo, check_evaluations, query
+from bamboo_assets_tests.support.faults import Answers, answer_of, simulated
 
-KEY = "sk-shape-03be"
 DAY, ORDINARY = date(2025, 3, 5), date(2025, 3, 6)
 CHECK = "api_records_have_the_expected_keys"
 
 
 @pytest.fixture
-def api() -> Iterator[FakeStatisticsApi]:
-    with FakeStatisticsApi(Answers(records_per_day=300), client_key=KEY) as server:
-        yield server
-
-
-def shape_check(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == CHECK]
-    return check
+def answers() -> Answers:
+    return Answers(records_per_day=300)
 
 
 def test_an_unknown_key_fails_the_warning_naming_it_and_the_records_still_load(
-    api: FakeStatisticsApi, bamboo_home: Path, warehouse: PostgresWarehouse, database_dsn: str
+    bamboo: Bamboo, api: FakeStatisticsApi, database_dsn: str
 ) -> None:
     records = json.loads(simulated(DAY, 300))
     for record in records:
@@ -42,12 +32,11 @@ def test_an_unknown_key_fails_the_warning_naming_it_and_the_records_still_load(
     for record in records[:2]:
         del record["is_correct"]
     api.fail_day(str(DAY), Reply(200, answer_of(records)))
-    resources = fake_api_resources(bamboo_home, warehouse, api.url, KEY)
 
-    odd = materialize_days(str(DAY), str(DAY), resources)
+    odd = bamboo.run(str(DAY))
 
     assert odd.success  # a warning only
-    check = shape_check(odd)
+    check = check_evaluations(odd)[CHECK]
     n = len(records)
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.description == (
@@ -77,8 +66,8 @@ def test_an_unknown_key_fails_the_warning_naming_it_and_the_records_still_load(
     )
     assert reasons == [("is_correct missing", 2)]
 
-    ordinary = materialize_days(str(ORDINARY), str(ORDINARY), resources)
-    check = shape_check(ordinary)
+    ordinary = bamboo.run(str(ORDINARY))
+    check = check_evaluations(ordinary)[CHECK]
     assert check.passed
     fast = check.metadata["fast_path_records"].value
     assert fast > 0 and check.metadata["general_parser_records"].value == 0

@@ -1,19 +1,22 @@
-"""The Google Sheet people read, refreshed by `dashboard_sheet` runs against the fake Sheets
-server: date cells, one Bamboo chart beside people's own, and the cost of a refresh."""
+"""The Google Sheet people read, refreshed by `dashboard_sheet` against the fake Sheets server:
+date cells, one Bamboo chart beside people's own, and the cost of a refresh. Some refreshes
+are runs of the asset; the repeated ones call what its step calls (the dashboard resource on
+the whole metrics table, then the check), without a run around each."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from bamboo_assets.assets import dashboard_sheet
-from bamboo_assets.resources.dashboard import GoogleSheetsDashboard
-from bamboo_assets.resources.warehouse import PostgresWarehouse
+from bamboo_assets import checks
+from bamboo_assets.warehouse import reports
+from bamboo_assets.warehouse.connection import PostgresWarehouse
 from bamboo_assets_tests.servers import FakeGoogleSheets
+from bamboo_assets_tests.support.bamboo import Bamboo, day_metadata
 
 BOOK = "dashboard-book"
 SHEET = "Metrics"
@@ -30,26 +33,34 @@ def sheets() -> Iterator[FakeGoogleSheets]:
         yield fake
 
 
-def resources_for(
-    book: str, sheets: FakeGoogleSheets, warehouse: PostgresWarehouse, key: Path, sheet: str = SHEET
-) -> dict:
-    dashboard = GoogleSheetsDashboard(
-        credentials_file=str(key),
-        spreadsheet_id=book,
-        worksheet_name=sheet,
-        api_url=sheets.base_url,
-    )
-    return {"warehouse": warehouse, "dashboard": dashboard}
+@pytest.fixture
+def dashboard_of(
+    sheets: FakeGoogleSheets,
+    database_dsn: str,
+    bamboo_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., Bamboo]:
+    """Bamboo writing worksheet `sheet` of spreadsheet `book` on the fake Sheets server."""
+    key = sheets.write_service_account_file(tmp_path / "service-account.json")
+
+    def dashboard_of(book: str = BOOK, sheet: str = SHEET) -> Bamboo:
+        return Bamboo.from_env(
+            monkeypatch,
+            BAMBOO_HOME=str(bamboo_home),
+            BAMBOO_DB_DSN=database_dsn,
+            GOOGLE_SERVICE_ACCOUNT_FILE=str(key),
+            DASHBOARD_SPREADSHEET_ID=book,
+            DASHBOARD_WORKSHEET_NAME=sheet,
+            GOOGLE_SHEETS_API_URL=sheets.base_url,
+        )
+
+    return dashboard_of
 
 
 @pytest.fixture
-def key(sheets: FakeGoogleSheets, tmp_path: Path) -> Path:
-    return sheets.write_service_account_file(tmp_path / "service-account.json")
-
-
-@pytest.fixture
-def resources(sheets: FakeGoogleSheets, warehouse: PostgresWarehouse, key: Path) -> dict:
-    return resources_for(BOOK, sheets, warehouse, key)
+def bamboo(dashboard_of: Callable[..., Bamboo]) -> Bamboo:
+    return dashboard_of()
 
 
 def set_metrics(warehouse: PostgresWarehouse, days: int) -> list[date]:
@@ -65,16 +76,31 @@ def set_metrics(warehouse: PostgresWarehouse, days: int) -> list[date]:
     return [first + timedelta(days=n) for n in range(days)]
 
 
-def refresh(resources: dict, sheets: FakeGoogleSheets) -> tuple[dg.ExecuteInProcessResult, int]:
-    """One dashboard_sheet materialization; returns it and the Sheets requests it made."""
+def refresh_in_a_run(
+    bamboo: Bamboo, sheets: FakeGoogleSheets
+) -> tuple[dg.ExecuteInProcessResult, int]:
+    """One run of dashboard_sheet; returns it and the Sheets requests it made."""
     before = len(sheets.sheet_requests)
-    result = dg.materialize(
-        [dashboard_sheet], partition_key=str(LAST), resources=resources, raise_on_error=False
-    )
+    result = bamboo.run(str(LAST), select=["dashboard_sheet"])
     assert result.success
     (check,) = result.get_asset_check_evaluations()
     assert check.passed, check.metadata
     return result, len(sheets.sheet_requests) - before
+
+
+def refresh(bamboo: Bamboo, sheets: FakeGoogleSheets, warehouse: PostgresWarehouse) -> int:
+    """What dashboard_sheet does in a run, without the run around it: the whole metrics table
+    onto the sheet, then its check on the sheet as written. Returns the Sheets requests made."""
+    before = len(sheets.sheet_requests)
+    with warehouse.connect() as conn:
+        metrics = reports.all_metrics(conn)
+    dashboard = bamboo.resource("dashboard").process_config_and_initialize()
+    report = dashboard.refresh(metrics)
+    check = checks.dashboard_matches(report.written, metrics, report.chart_matches)
+    assert check.passed, check.metadata
+    requests = len(sheets.sheet_requests) - before
+    assert report.requests == requests
+    return requests
 
 
 def bamboo_charts(sheets: FakeGoogleSheets) -> list[dict]:
@@ -90,10 +116,10 @@ def sources(chart: dict) -> list[dict]:
 
 
 def test_days_are_date_cells_formatted_yyyy_mm_dd_and_counts_are_numbers(
-    resources: dict, sheets: FakeGoogleSheets, warehouse: PostgresWarehouse
+    bamboo: Bamboo, sheets: FakeGoogleSheets, warehouse: PostgresWarehouse
 ) -> None:
     days = set_metrics(warehouse, 3)
-    refresh(resources, sheets)
+    refresh_in_a_run(bamboo, sheets)
 
     grid = sheets.grid(BOOK, SHEET)
     assert [row[0] for row in grid[1:]] == [(day - EPOCH).days for day in days]
@@ -107,31 +133,29 @@ def test_days_are_date_cells_formatted_yyyy_mm_dd_and_counts_are_numbers(
 
 
 def test_a_refresh_costs_at_most_three_requests_with_the_check_whatever_the_history(
-    sheets: FakeGoogleSheets, warehouse: PostgresWarehouse, key: Path
+    dashboard_of: Callable[..., Bamboo], sheets: FakeGoogleSheets, warehouse: PostgresWarehouse
 ) -> None:
     for days in (1, 365):
         sheets.add_spreadsheet(f"{BOOK}-{days}", ("Sheet1",))
-        resources = resources_for(f"{BOOK}-{days}", sheets, warehouse, key)
+        bamboo = dashboard_of(f"{BOOK}-{days}")
         set_metrics(warehouse, days)
-        first, created = refresh(resources, sheets)  # the worksheet is created: 3
-        _, unchanged = refresh(resources, sheets)  # nothing differs: the read alone
+        first, created = refresh_in_a_run(bamboo, sheets)  # the worksheet is created: 3
+        unchanged = refresh(bamboo, sheets, warehouse)  # nothing differs: the read alone
         with warehouse.connect() as conn:
             conn.execute("UPDATE public.daily_metrics SET new_users_per_day = 9")
-        _, changed = refresh(resources, sheets)  # every day differs: read + one write
+        changed = refresh(bamboo, sheets, warehouse)  # every day differs: read + one write
         assert (created, unchanged, changed) == (3, 1, 2), days
-        metadata = first.asset_materializations_for_node("dashboard_sheet")[0].metadata
-        assert metadata["api_requests"].value == created
+        assert day_metadata(first, "dashboard_sheet")[str(LAST)]["api_requests"] == created
 
     # An empty worksheet that already exists: read + one write.
-    _, filled = refresh(resources_for(BOOK, sheets, warehouse, key, sheet="Sheet1"), sheets)
-    assert filled == 2
+    assert refresh(dashboard_of(BOOK, "Sheet1"), sheets, warehouse) == 2
 
 
 def test_a_persons_chart_and_notes_survive_refreshes_and_bamboo_keeps_exactly_one_chart(
-    resources: dict, sheets: FakeGoogleSheets, warehouse: PostgresWarehouse
+    bamboo: Bamboo, sheets: FakeGoogleSheets, warehouse: PostgresWarehouse
 ) -> None:
     set_metrics(warehouse, 2)
-    refresh(resources, sheets)
+    refresh(bamboo, sheets, warehouse)
     grid = sheets.grid(BOOK, SHEET)
     grid[0].append("notes")
     grid[1].append("holiday: fewer learners")
@@ -143,7 +167,7 @@ def test_a_persons_chart_and_notes_survive_refreshes_and_bamboo_keeps_exactly_on
 
     for days in (3, 10, 40):
         set_metrics(warehouse, days)
-        refresh(resources, sheets)
+        refresh(bamboo, sheets, warehouse)
         (ours,) = bamboo_charts(sheets)
         assert {source["endRowIndex"] for source in sources(ours)} == {days + 1}
         assert [source.get("startColumnIndex", 0) for source in sources(ours)] == [0, 1, 2, 3, 4]
@@ -158,7 +182,7 @@ def test_a_persons_chart_and_notes_survive_refreshes_and_bamboo_keeps_exactly_on
     # A person deletes Bamboo's chart: the next refresh draws it again, once, with its id.
     (ours,) = bamboo_charts(sheets)
     sheets.delete_chart(BOOK, ours["chartId"])
-    refresh(resources, sheets)
-    refresh(resources, sheets)
+    refresh(bamboo, sheets, warehouse)
+    refresh(bamboo, sheets, warehouse)
     assert [chart["chartId"] for chart in bamboo_charts(sheets)] == [ours["chartId"]]
     assert len(sheets.charts(BOOK, SHEET)) == 2

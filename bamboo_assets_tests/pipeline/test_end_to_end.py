@@ -1,29 +1,33 @@
 """A 3-day backfill through Dagster against real servers: HTTP API, Sheets over gspread, SMTP.
 
-Resources come from the environment exactly as in production (settings.build_resources), only
-the addresses point at the test servers on 127.0.0.1.
+Bamboo is configured by the environment exactly as in production; only the addresses point at
+the test servers on 127.0.0.1.
 """
 
 import json
-import os
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from bamboo_assets.settings import build_resources, load_settings
-from bamboo_assets.simulator import simulated_answer
-from bamboo_assets_tests.helpers import (
-    materialize_days,
+from bamboo_assets.core.simulator import simulated_answer
+from bamboo_assets_tests.servers import FakeGoogleSheets, FakeStatisticsApi, SmtpServer
+from bamboo_assets_tests.support.bamboo import (
+    LINEAGE,
+    Bamboo,
+    day_metadata,
     notebook_metrics,
     query,
     stored_answer,
     stored_metrics,
 )
-from bamboo_assets_tests.servers import FakeGoogleSheets, FakeStatisticsApi, SmtpServer
+from bamboo_assets_tests.support.faults import run_log
+from bamboo_assets_tests.support.mail import server_env
 
 SHEET = "sheet-e2e"
+DAYS = ["2025-03-01", "2025-03-02", "2025-03-03"]
 
 
 def simulated(params: dict[str, str]) -> bytes:
@@ -42,47 +46,48 @@ def servers() -> Iterator[tuple[FakeStatisticsApi, FakeGoogleSheets, SmtpServer]
 
 
 @pytest.fixture
-def production_env(servers, database_dsn: str, tmp_path: Path, monkeypatch) -> dict[str, str]:
+def bamboo(servers, database_dsn: str, tmp_path: Path, monkeypatch) -> Bamboo:
     api, sheets, smtp = servers
-    env = {
-        "BAMBOO_HOME": str(tmp_path / "home"),
-        "ITRESUME_URL": api.url,
-        "ITRESUME_CLIENT": "acme",
-        "ITRESUME_CLIENT_KEY": "e2e-key",
-        "BAMBOO_DB_DSN": database_dsn,
-        "GOOGLE_SERVICE_ACCOUNT_FILE": str(sheets.write_service_account_file(tmp_path / "sa.json")),
-        "DASHBOARD_SPREADSHEET_ID": SHEET,
-        "DASHBOARD_WORKSHEET_NAME": "Metrics",
-        "GOOGLE_SHEETS_API_URL": sheets.base_url,
-        "SMTP_HOST": smtp.host,
-        "SMTP_PORT": str(smtp.port),
-        "SMTP_SECURITY": "starttls",
-        "SMTP_USER": "bamboo",
-        "SMTP_PASSWORD": "smtp-pass",
-        "SMTP_CA_FILE": str(smtp.ca_file),
-        "DIGEST_SENDER": "etl@example.org",
-        "DIGEST_RECIPIENTS": "lead@example.org, analyst@example.org",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env
+    return Bamboo.from_env(
+        monkeypatch,
+        BAMBOO_HOME=str(tmp_path / "home"),
+        ITRESUME_URL=api.url,
+        ITRESUME_CLIENT="acme",
+        ITRESUME_CLIENT_KEY="e2e-key",
+        BAMBOO_DB_DSN=database_dsn,
+        GOOGLE_SERVICE_ACCOUNT_FILE=str(sheets.write_service_account_file(tmp_path / "sa.json")),
+        DASHBOARD_SPREADSHEET_ID=SHEET,
+        DASHBOARD_WORKSHEET_NAME="Metrics",
+        GOOGLE_SHEETS_API_URL=sheets.base_url,
+        **server_env(
+            smtp,
+            user="bamboo",
+            password="smtp-pass",
+            recipients="lead@example.org, analyst@example.org",
+        ),
+    )
 
 
 def test_a_three_day_backfill_fills_every_system_and_a_rerun_changes_nothing(
-    servers, production_env: dict[str, str], database_dsn: str
+    servers, bamboo: Bamboo, database_dsn: str, tmp_path: Path
 ) -> None:
     api, sheets, smtp = servers
-    resources = build_resources(os.environ, load_settings(os.environ))
 
-    result = materialize_days("2025-03-01", "2025-03-03", resources)
+    result = bamboo.run(DAYS[0], DAYS[-1])
     assert result.success
+    # The run's log: one line per step for the whole range, none per day.
+    log = run_log(bamboo.instance, result.run_id)
+    for name in LINEAGE:
+        steps = [line for line in log if line.startswith(f"{name}: ") and " days in " in line]
+        assert len(steps) == 1 and re.fullmatch(rf"{name}: 3 days in \d+\.\d\ds", steps[0]), steps
 
     # The API: one GET per day, with the notebook's parameters.
     windows = sorted((r["client"], r["start"], r["end"]) for r in api.requests)
-    assert windows == [
-        ("acme", f"2025-03-0{d} 00:00:00.000000", f"2025-03-0{d} 23:59:59.999999")
-        for d in (1, 2, 3)
-    ]
+    assert windows == [("acme", f"{day} 00:00:00.000000", f"{day} 23:59:59.999999") for day in DAYS]
+    # Its answers, kept byte for byte.
+    kept = stored_answer(tmp_path / "home" / "raw" / "2025-03-02.json.zst")
+    assert kept == simulated({"start": "2025-03-02 00:00:00.000000"})
+    assert len(json.loads(kept)) == 400
 
     # The database: every valid record loaded once; metrics equal the notebook's query.
     loads = query(
@@ -93,7 +98,7 @@ def test_a_three_day_backfill_fills_every_system_and_a_rerun_changes_nothing(
     assert total == sum(valid for valid, _, _ in loads) > 0
     metrics = stored_metrics(database_dsn)
     assert metrics == notebook_metrics(database_dsn)
-    assert [row[0] for row in metrics] == ["2025-03-01", "2025-03-02", "2025-03-03"]
+    assert [row[0] for row in metrics] == DAYS
 
     # The sheet: a new worksheet with the header and one row per day, equal to the metrics.
     grid = sheets.shown_grid(SHEET, "Metrics")
@@ -105,8 +110,9 @@ def test_a_three_day_backfill_fills_every_system_and_a_rerun_changes_nothing(
         "new_users_per_day",
     ]
     assert [tuple(row) for row in grid[1:]] == metrics
-    refresh_requests = result.asset_materializations_for_node("dashboard_sheet")[0].metadata
-    assert refresh_requests["api_requests"].value <= 3
+    refreshes = day_metadata(result, "dashboard_sheet")
+    assert sorted(refreshes) == DAYS
+    assert max(meta["api_requests"] for meta in refreshes.values()) <= 3
 
     # The digest: one message to both recipients with the notebook's counts.
     (message,) = smtp.messages
@@ -117,23 +123,16 @@ def test_a_three_day_backfill_fills_every_system_and_a_rerun_changes_nothing(
     assert f"New rows inserted to DB: {total}" in body
     assert "https://docs.google.com/spreadsheets/d/sheet-e2e" in body
 
-    # Again: no new rows, no identity values burned, the sheet untouched, a second digest.
+    # Again: no new rows, no identity values burned, the sheet untouched, a second digest;
+    # the answers are final, so the API is not called again.
     ids_before = query(database_dsn, "SELECT count(*), max(id) FROM public.solutions")
     sheets.reset_counters()
-    again = materialize_days("2025-03-01", "2025-03-03", resources)
+    again = bamboo.run(DAYS[0], DAYS[-1])
     assert again.success
+    assert len(api.requests) == 3
     assert query(database_dsn, "SELECT count(*), max(id) FROM public.solutions") == ids_before
     assert stored_metrics(database_dsn) == metrics
     assert sheets.shown_grid(SHEET, "Metrics") == grid
     assert not [path for method, path in sheets.sheet_requests if method == "POST"]
     assert len(smtp.messages) == 2
     assert "New rows inserted to DB: 0" in smtp.messages[1].get_body(("plain",)).get_content()
-
-
-def test_the_raw_answer_is_kept_as_received(servers, production_env: dict[str, str]) -> None:
-    resources = build_resources(os.environ, load_settings(os.environ))
-    assert materialize_days("2025-03-02", "2025-03-02", resources).success
-    stored = Path(production_env["BAMBOO_HOME"]) / "raw" / "2025-03-02.json.zst"
-    kept = stored_answer(stored)
-    assert kept == simulated({"start": "2025-03-02 00:00:00.000000"})
-    assert len(json.loads(kept)) == 400

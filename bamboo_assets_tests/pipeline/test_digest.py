@@ -1,5 +1,6 @@
 """The digest people read, sent through a real SMTP server after real Dagster runs: each day's
-metrics against a week earlier, the rejected share, checks that did not pass, the counts."""
+metrics against a week earlier, the rejected share, checks that did not pass, the counts; and
+a digest that could not be sent, sent by the UI's recovery."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
-from bamboo_assets.messages import DayFailure, DayLoad, DayMetrics, Refetched, digest
-from bamboo_assets.resources.mail import SmtpMailer
-from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi
-from bamboo_assets.resources.warehouse import PostgresWarehouse
-from bamboo_assets.simulator import simulated_answer
-from bamboo_assets_tests.helpers import local_resources, materialize_days, query
-from bamboo_assets_tests.servers import FakeStatisticsApi, SmtpServer
+from bamboo_assets.core.digest import DayLoad, Refetched, digest
+from bamboo_assets.core.ledger import DayFailure
+from bamboo_assets.core.metrics import DayMetrics
+from bamboo_assets.core.simulator import simulated_answer
+from bamboo_assets_tests.servers import FakeStatisticsApi, SmtpServer, closed_port
+from bamboo_assets_tests.support.bamboo import LINEAGE, Bamboo, query
+from bamboo_assets_tests.support.faults import failure_message
+from bamboo_assets_tests.support.mail import quick_mailer, server_env, smtp_env
 
 KEY = "digest-key"
 PASSWORD = "digest-smtp-pw-7c21"
@@ -45,24 +46,13 @@ def servers() -> Iterator[tuple[FakeStatisticsApi, SmtpServer]]:
 
 
 @pytest.fixture
-def resources(servers, bamboo_home: Path, warehouse: PostgresWarehouse) -> dict:
+def bamboo(servers, configure) -> Bamboo:
     api, smtp = servers
-    resources = local_resources(bamboo_home, warehouse)
-    resources["statistics_api"] = ItresumeStatisticsApi(
-        url=api.url, client="acme", client_key=KEY, backoff_seconds=0.01
+    return configure(
+        ITRESUME_URL=api.url,
+        ITRESUME_CLIENT_KEY=KEY,
+        **server_env(smtp, user="bamboo", password=PASSWORD),
     )
-    resources["mailer"] = SmtpMailer(
-        host=smtp.host,
-        port=smtp.port,
-        security="starttls",
-        user="bamboo",
-        password=PASSWORD,
-        ca_file=smtp.ca_file,
-        sender="etl@example.org",
-        recipients="lead@example.org",
-        timeout_seconds=5,
-    )
-    return resources
 
 
 def parts(message: EmailMessage) -> tuple[str, str]:
@@ -82,11 +72,11 @@ def metrics_of(dsn: str, day: str) -> tuple[int, int, int, int]:
 
 
 def test_a_days_digest_gives_its_metrics_against_a_week_earlier_and_the_failed_checks(
-    servers, resources: dict, database_dsn: str
+    servers, bamboo: Bamboo, database_dsn: str
 ) -> None:
     _, smtp = servers
-    assert materialize_days("2025-03-01", "2025-03-07", resources).success
-    assert materialize_days(BAD_DAY, BAD_DAY, resources).success
+    assert bamboo.run("2025-03-01", "2025-03-07").success
+    assert bamboo.run(BAD_DAY).success
     range_message, day_message = smtp.messages
 
     text, html = parts(day_message)
@@ -137,10 +127,12 @@ def test_failed_days_and_late_records_given_by_other_steps_are_reported() -> Non
         metrics,
         [],
         "https://docs.google.com/spreadsheets/d/x",
-        failed_days=[DayFailure("2025-03-01", "raw_attempts", FAILED)],
+        failed_days=[DayFailure(date(2025, 3, 1), "raw_attempts", FAILED)],
         refetched=[Refetched("2025-03-02", 7, 2)],
     )
-    assert message.subject.endswith(", 1 failed")
+    # The failed day holds no data at all: said in the subject and first.
+    assert message.subject == "Bamboo digest: 2025-03-01 to 2025-03-02 (2 days), 1 not loaded"
+    assert message.text.startswith("Not loaded: 1 of 2 days holds no data: 2025-03-01.\n")
     assert (
         "    2025-03-01 at raw_attempts: statistics API answered HTTP 503 after 3 tries"
         in message.text
@@ -152,3 +144,35 @@ def test_failed_days_and_late_records_given_by_other_steps_are_reported() -> Non
     assert line.split()[1:3] == ["95", "+95"]  # a week earlier had no attempts: no percentage
     assert "n/a" in line
     assert "Rows extracted by API: 100" in message.text
+
+
+def test_a_digest_the_smtp_server_refused_is_sent_by_materializing_its_failed_days(
+    configure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mail failing fails the digest for every day of the run, and only it: the data is
+    loaded and shown. "Failed and missing" then selects the digest's days alone, and sends it."""
+    first, last = "2025-03-01", "2025-03-03"
+    days = ["2025-03-01", "2025-03-02", "2025-03-03"]
+    down = quick_mailer(configure(**smtp_env(closed_port())))
+
+    failed = down.run(first, last)
+
+    assert not failed.success
+    assert "digest_email failed for every day it had to do: SMTP " in failure_message(
+        failed, "bamboo_pipeline"
+    )
+    after_failure = down.partition_view()
+
+    with SmtpServer() as smtp:  # the mail server is back
+        up = down.reconfigured(monkeypatch, **server_env(smtp))
+        recovery = up.run(first, last, select=["digest_email"])
+        messages = smtp.messages
+
+    assert recovery.success
+    (message,) = messages
+    assert message["Subject"] == f"Bamboo digest: {first} to {last} (3 days)"
+    # What the UI showed after the failure, so that "Failed and missing" chose the digest alone.
+    assert after_failure == {name: {"materialized": days, "failed": []} for name in LINEAGE[:5]} | {
+        "digest_email": {"materialized": [], "failed": days}
+    }
+    assert up.partition_view() == {name: {"materialized": days, "failed": []} for name in LINEAGE}

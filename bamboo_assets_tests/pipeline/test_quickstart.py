@@ -5,17 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import pytest
+
+from bamboo_assets_tests.support.dagster_processes import NOT_INHERITED, REPO
+
+pytestmark = pytest.mark.slow
 
 
 def test_the_demo_loads_recent_days_and_says_where_the_results_are(tmp_path: Path) -> None:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("ITRESUME", "SMTP", "DASHBOARD", "GOOGLE", "BAMBOO", "DB_DSN", "DIGEST")
-        )
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(NOT_INHERITED)}
     env.update(BAMBOO_HOME=str(tmp_path / "home"), DAGSTER_HOME=str(tmp_path / "dagster"))
     (tmp_path / "dagster").mkdir()
     result = subprocess.run(
