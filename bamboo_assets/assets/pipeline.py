@@ -125,11 +125,13 @@ def _run_steps(
         began = time.monotonic()
         try:
             result = step.run(days_run)
-        except Exception as error:
-            # Every day the step had to do failed with it; the steps before keep their days.
+        except Exception as raised:
+            error = days_run.explain(raised)
+            # The steps before keep every day they did; this step and the later ones fail
+            # every day still to do.
+            yield from report.outcome(context, finished, ledger)
             for day in ledger.remaining():
                 ledger.fail(day, name, f"{type(error).__name__}: {error}")
-            yield from report.outcome(context, finished, ledger)
             _keep(days_run)
             raise dg.Failure(
                 description=f"{name} failed for every day it had to do: {error}. {RECOVERY}"

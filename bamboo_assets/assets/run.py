@@ -63,6 +63,13 @@ class DaysRun:
     def close(self) -> None:
         self._exits.close()
 
+    def explain(self, error: Exception) -> Exception:
+        """The error a step raised, or, when it lost the run's warehouse connection, one that
+        names the warehouse and says that the step's uncommitted work was rolled back."""
+        if isinstance(error, psycopg.OperationalError) and self._conn and self._conn.broken:
+            return self.warehouse.connection_lost(error, "the step's uncommitted work")
+        return error
+
     def note_checks(self, results: list[dg.AssetCheckResult]) -> None:
         """Keep the checks that did not pass, for the digest."""
         self.failed_checks += [

@@ -17,7 +17,6 @@ from bamboo_assets.core.validation import DayVerdict
 from bamboo_assets.core.volume import VolumeRule
 from bamboo_assets.resources.raw_answers import read_answer
 from bamboo_assets.warehouse import staging
-from bamboo_assets.warehouse.connection import WarehouseUnavailable
 
 SPEC = dg.AssetSpec(
     "validated_attempts",
@@ -78,14 +77,12 @@ def _staged(
     """The days staged, in order; a staging connection lost is named as the run's own is."""
     warehouse, timezone = days_run.warehouse, days_run.settings.timezone
     try:
+        workers = staging.workers_for(stored)
         yield from staging.stage_days(
-            days_run.conn, warehouse.conninfo(), stored, timezone, read_answer
+            days_run.conn, warehouse.conninfo(), stored, timezone, read_answer, workers
         )
     except psycopg.OperationalError as error:
-        raise WarehouseUnavailable(
-            f"lost the connection to the warehouse ({warehouse.describe()}) while staging: "
-            f"{str(error).strip().splitlines()[0]}; the day being staged was rolled back"
-        ) from None
+        raise warehouse.connection_lost(error, "the day being staged") from None
 
 
 def _metadata(verdict: DayVerdict) -> dict[str, object]:

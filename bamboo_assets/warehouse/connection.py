@@ -61,10 +61,15 @@ class Warehouse(dg.ConfigurableResource, ABC):
         except psycopg.OperationalError as error:
             if not conn.broken:
                 raise
-            raise WarehouseUnavailable(
-                f"lost the connection to the warehouse ({self.describe()}): "
-                f"{_first_line(error)}; the step's uncommitted work was rolled back"
-            ) from None
+            raise self.connection_lost(error, "the step's uncommitted work") from None
+
+    def connection_lost(self, error: psycopg.OperationalError, undone: str) -> WarehouseUnavailable:
+        """The error for a connection lost mid-work, naming the warehouse and what the server
+        rolled back (`undone`); psycopg's own text may say neither."""
+        return WarehouseUnavailable(
+            f"lost the connection to the warehouse ({self.describe()}): "
+            f"{_first_line(error)}; {undone} was rolled back"
+        )
 
     def _open(self) -> psycopg.Connection:
         try:

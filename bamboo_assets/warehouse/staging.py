@@ -64,15 +64,33 @@ OpenAnswer = Callable[[Path], AbstractContextManager[BinaryIO]]
 
 
 def create_partitions(conn: psycopg.Connection, days: Sequence[date]) -> None:
-    """Give each of `days` its staging partition, in one transaction (DDL only for new days)."""
+    """Give each of `days` its staging partition, in one transaction (DDL only for new days).
+    Under the days' staging locks: a run validating the same new day meanwhile waits, then
+    finds the partition made."""
     with conn.transaction():
+        ordinals = sorted(day.toordinal() for day in days)
+        conn.execute(locks.TAKE_DAYS, {"namespace": locks.STAGING, "days": ordinals})
         for day in days:
             conn.execute(
                 sql.SQL(
-                    "CREATE UNLOGGED TABLE {} PARTITION OF bamboo.validated_attempts "
+                    "CREATE UNLOGGED TABLE IF NOT EXISTS {} PARTITION OF bamboo.validated_attempts "
                     "FOR VALUES IN ({})"
                 ).format(_partition(day), sql.Literal(day))
             )
+
+
+# Stored answers (zstd) of fewer bytes than this are staged in the run's own process: forking
+# workers and connecting them costs more than judging a few days. A day at the real API's
+# volume (8,500 records) stores about 240 kB, so a range of four such days or more is
+# staged in parallel.
+PARALLEL_FROM_BYTES = 1 << 20
+
+
+def workers_for(answers: Sequence[tuple[date, Path]]) -> int:
+    """How many processes stage `answers`: one per core for a range worth it, else one."""
+    if sum(path.stat().st_size for _, path in answers) < PARALLEL_FROM_BYTES:
+        return 1
+    return min(os.cpu_count() or 1, len(answers))
 
 
 def stage_days(
@@ -81,16 +99,16 @@ def stage_days(
     answers: Sequence[tuple[date, Path]],
     timezone: str,
     open_answer: OpenAnswer,
+    workers: int,
 ) -> Iterator[tuple[date, DayVerdict | MalformedAnswer]]:
     """Stage each (day, stored answer), in day order, yielding its verdict or why its answer
     is not one JSON list. Every day's partition must exist (create_partitions).
 
-    A range is staged by worker processes with connections of their own, one per core: Python's
-    judging then uses every core and PostgreSQL parses each COPY beside it. A single day is
-    staged here, on `conn`.
+    With `workers` > 1 the days are staged by that many worker processes with connections of
+    their own (workers_for): Python's judging then uses every core and PostgreSQL parses each
+    COPY beside it. With one, they are staged here, on `conn`.
     """
-    processes = min(os.cpu_count() or 1, len(answers))
-    if processes <= 1:
+    if workers <= 1:
         for day, path in answers:
             yield day, _stage(conn, day, path, timezone, open_answer)
         return
@@ -99,7 +117,7 @@ def stage_days(
     # connection, which they inherit, is never touched.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        processes, mp_context=context, initializer=_Worker.start, initargs=(conninfo,)
+        workers, mp_context=context, initializer=_Worker.start, initargs=(conninfo,)
     ) as pool:
         futures = [
             (day, pool.submit(_Worker.stage, day, path, timezone, open_answer))

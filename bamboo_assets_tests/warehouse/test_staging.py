@@ -4,20 +4,28 @@ one transaction; a malformed answer changes nothing."""
 from __future__ import annotations
 
 import io
+import os
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+import zstandard
 
 from bamboo_assets.core.answer import MalformedAnswer
+from bamboo_assets.resources.raw_answers import SUFFIX, read_answer
+from bamboo_assets.warehouse.connection import PostgresWarehouse
 from bamboo_assets.warehouse.loading import load_days
 from bamboo_assets.warehouse.staging import (
+    PARALLEL_FROM_BYTES,
     create_partitions,
     extracted_between,
     rejected_sample,
     stage_day,
+    stage_days,
     staged_days,
+    workers_for,
 )
 from bamboo_assets_tests.warehouse.days import UTC, answer_of, attempt, simulated, stage
 
@@ -164,3 +172,54 @@ def test_the_rejected_sample_and_the_extracted_counts_of_days(conn: psycopg.Conn
     assert {reason for _, _, reason, _ in sample} == {"lti_user_id is not a string"}
     assert extracted_between(conn, DAY, OTHER) == {DAY: 7, OTHER: 30}
     assert extracted_between(conn, OTHER, date(2025, 3, 31)) == {OTHER: 30}
+
+
+def stored_answers(folder: Path, answers: dict[date, bytes]) -> list[tuple[date, Path]]:
+    """`answers` written as Bamboo stores them (zstd), in day order."""
+    stored = []
+    for day, answer in sorted(answers.items()):
+        path = folder / f"{day}{SUFFIX}"
+        path.write_bytes(zstandard.ZstdCompressor().compress(answer))
+        stored.append((day, path))
+    return stored
+
+
+def test_a_range_staged_by_worker_processes_is_the_range_staged_in_one(
+    conn: psycopg.Connection, database_dsn: str, other_dsn: str, tmp_path: Path
+) -> None:
+    days = [date(2025, 3, n) for n in range(1, 6)]
+    answers = {day: simulated(day, 150) for day in days}
+    answers[days[2]] = answers[days[2]][:-40]  # cut off: not one JSON list
+    stored = stored_answers(tmp_path, answers)
+
+    create_partitions(conn, days)
+    here = list(stage_days(conn, database_dsn, stored, "UTC", read_answer, workers=1))
+    with PostgresWarehouse(dsn=other_dsn).connect() as other:
+        create_partitions(other, days)
+        forked = list(stage_days(other, other_dsn, stored, "UTC", read_answer, workers=2))
+        assert [day for day, _ in forked] == days
+        assert isinstance(dict(forked)[days[2]], MalformedAnswer)
+        for (day, by_one), (_, by_two) in zip(here, forked, strict=True):
+            if isinstance(by_one, MalformedAnswer):
+                assert str(by_one) == str(by_two)
+                continue
+            assert (by_one.extracted, by_one.valid, by_one.rejected) == (
+                by_two.extracted, by_two.valid, by_two.rejected
+            )  # fmt: skip
+            assert without_time(state(conn, day)) == without_time(state(other, day)), day
+
+
+def without_time(staged: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    return {**staged, "counts": [row[:-1] for row in staged["counts"]]}
+
+
+def test_only_a_range_worth_forking_for_is_staged_by_workers(tmp_path: Path) -> None:
+    few = stored_answers(tmp_path, {date(2025, 3, n): simulated(date(2025, 3, n), 300)
+                                    for n in range(1, 8)})  # fmt: skip
+    assert workers_for(few) == 1
+    big = tmp_path / "big"
+    big.mkdir()
+    many = stored_answers(big, {date(2025, 3, n): os.urandom(PARALLEL_FROM_BYTES // 3)
+                                for n in range(1, 5)})  # fmt: skip
+    assert workers_for(many) == min(os.cpu_count() or 1, 4)
+    assert workers_for(many[:1]) == 1
