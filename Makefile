@@ -16,8 +16,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-install: $(BIN)/python
+# Installed again only when the package's metadata changed (the install is editable: code
+# changes need no install).
+$(VENV)/.installed: pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
 	mkdir -p "$(DAGSTER_HOME)"
 	test -f "$(DAGSTER_HOME)/dagster.yaml" || cp deploy/local/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
@@ -38,9 +43,10 @@ test: lint
 	$(BIN)/python -m pytest
 
 # The inner loop: everything that needs no Docker, no browser and no Dagster processes of its
-# own, on both cores.
+# own, on both cores, with fewer examples per property.
 test-fast: install
-	$(BIN)/python -m pytest -n 2 -m "not docker and not browser and not slow"
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not docker and not browser and not slow" \
+		--hypothesis-profile=inner-loop
 
 bench: install
 	$(BIN)/pip install -q -e ".[bench]"
