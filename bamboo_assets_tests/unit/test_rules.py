@@ -234,7 +234,7 @@ _timestamps = st.sampled_from(
 )
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=10 * settings.default.max_examples, deadline=None)
 @given(
     user=st.one_of(
         _text, _text, _text, st.none(), st.text(alphabet="a", min_size=505, max_size=520)
