@@ -13,10 +13,9 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from bamboo_assets_tests.deployment.ui_client import UiClient
+from bamboo_assets_tests.support.dagster_processes import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "deploy" / "compose" / "compose.yaml"
@@ -98,29 +98,6 @@ def run(
             f"{done.stderr[-3000:]}"
         )
     return done
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(condition_met: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `condition_met()` until true. An AssertionError fails at once (a definite
-    failure, say a code location that failed to load); other errors mean "not yet"."""
-    deadline = time.monotonic() + timeout
-    last_error = ""
-    while time.monotonic() < deadline:
-        try:
-            if condition_met():
-                return
-        except AssertionError:
-            raise
-        except Exception as error:  # not ready yet; kept for the failure message
-            last_error = f"{type(error).__name__}: {error}"
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}. {last_error}")
 
 
 def inspect(container: str) -> dict:

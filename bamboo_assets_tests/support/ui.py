@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,30 +26,12 @@ from bamboo_assets_tests.support.dagster_processes import (
     running,
     wait_until,
 )
+from bamboo_assets_tests.support.graphql import DagsterGraphql
 
 LOCAL_INSTANCE = REPO / "deploy" / "local" / "dagster.yaml"
-LOCATION = "bamboo"  # workspace.yaml
 FINISHED_RUN = {"SUCCESS", "FAILURE", "CANCELED"}
 FINISHED_BACKFILL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
-WORKSPACE = """
-query Workspace {
-  workspaceOrError {
-    __typename
-    ... on Workspace {
-      locationEntries {
-        name
-        loadStatus
-        locationOrLoadError {
-          __typename
-          ... on RepositoryLocation { name repositories { name } }
-          ... on PythonError { message stack }
-        }
-      }
-    }
-  }
-}
-"""
 LAUNCH_BACKFILL = """
 mutation Backfill($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
@@ -81,32 +63,11 @@ query Statuses($assetKeys: [AssetKeyInput!]) {
 
 
 @dataclass
-class Webserver:
-    url: str
-    processes: list[DagsterProcess]
-
-    def graphql(self, document: str, **variables: Any) -> dict[str, Any]:
-        response = requests.post(
-            f"{self.url}/graphql", json={"query": document, "variables": variables}, timeout=60
-        )
-        assert response.status_code == 200, response.text[:2000]
-        body = response.json()
-        assert not body.get("errors"), body["errors"]
-        return body["data"]
+class Webserver(DagsterGraphql):
+    processes: list[DagsterProcess] = field(default_factory=list)
 
     def answers(self) -> bool:
         return requests.get(f"{self.url}/server_info", timeout=5).status_code == 200
-
-    def location(self) -> dict[str, Any] | None:
-        """The code location once loaded (a load error fails at once), else None."""
-        data = self.graphql(WORKSPACE)
-        assert data["workspaceOrError"]["__typename"] == "Workspace", data
-        entry = {e["name"]: e for e in data["workspaceOrError"]["locationEntries"]}[LOCATION]
-        if entry["loadStatus"] != "LOADED":
-            return None
-        location = entry["locationOrLoadError"]
-        assert location["__typename"] == "RepositoryLocation", location
-        return location
 
     def backfill(self, params: dict[str, Any], timeout: float = 240) -> dict[str, Any]:
         """Launch a backfill as the UI does and wait until it has finished; its final state."""
@@ -124,9 +85,9 @@ class Webserver:
 
     def partition_statuses(self, assets: list[str], days: list[str]) -> dict[str, dict[str, str]]:
         """asset → day → MATERIALIZED, FAILED or MISSING, as the UI's partition view shows."""
-        nodes = self.graphql(
-            PARTITION_STATUSES, assetKeys=[{"path": [name]} for name in assets]
-        )["assetNodes"]
+        nodes = self.graphql(PARTITION_STATUSES, assetKeys=[{"path": [name]} for name in assets])[
+            "assetNodes"
+        ]
         view = {}
         for node in nodes:
             shown = {day: "MISSING" for day in days}
