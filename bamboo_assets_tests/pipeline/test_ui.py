@@ -17,7 +17,8 @@ import pytest
 
 from bamboo_assets_tests.support.bamboo import LINEAGE
 from bamboo_assets_tests.support.dagster_processes import bamboo_env, wait_until
-from bamboo_assets_tests.support.ui import LOCATION, Webserver, ui
+from bamboo_assets_tests.support.graphql import LOCATION
+from bamboo_assets_tests.support.ui import Webserver, ui
 
 pytestmark = pytest.mark.slow
 
