@@ -51,3 +51,17 @@ def test_nothing_refers_to_an_issue_number_or_to_notes_outside_the_repository() 
         if pattern.search(line)
     ]
     assert not offending, offending
+
+
+def test_every_test_module_the_documents_name_exists() -> None:
+    """Docs cite tests as evidence ("`pipeline/test_secrets.py`"); a renamed module must not
+    leave a citation of nothing behind."""
+    modules = {path.relative_to(REPO).as_posix() for path in tracked_files()}
+    documents = [*(REPO / "docs").glob("*.md"), README, *(REPO / "deploy").rglob("*.yaml")]
+    missing = [
+        f"{document.relative_to(REPO)}: {cited}"
+        for document in documents
+        for cited in re.findall(r"[\w/]*test_\w+\.py", document.read_text())
+        if not any(module.endswith(cited) for module in modules)
+    ]
+    assert not missing, missing
