@@ -6,8 +6,9 @@ resources, the wiring, the deployment files), each run against the tests that sh
 
 Each fault is one plausible mistake: a line a hurried change could write. It is applied to the
 working tree, the tests run (stopping at the first failure), and the file is put back whatever
-happens. A fault is caught when a test fails (pytest's exit code 1); a run that errors
-otherwise counts as not caught. Run it on a clean tree, with nothing else writing to it.
+happens. A fault is caught when a test fails or errors (pytest names it FAILED or ERROR); a
+run that passes, or skips what would have caught it, counts as not caught. Run it on a clean
+tree, with nothing else writing to it.
 """
 
 from __future__ import annotations
@@ -121,8 +122,8 @@ def run(fault: Fault) -> tuple[bool, float, str]:
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     finally:
         path.write_text(original)
-    failed = [line for line in done.stdout.splitlines() if line.startswith("FAILED")]
-    return done.returncode == 1, time.monotonic() - started, (failed or [""])[0][7:110]
+    failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    return bool(failed), time.monotonic() - started, (failed or [""])[0][:110]
 
 
 def main(prefix: str = "") -> int:

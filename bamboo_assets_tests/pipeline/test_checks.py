@@ -1,12 +1,15 @@
 """Asset checks: they pass on a healthy run and fail when the data is wrong."""
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
+import dagster as dg
 import psycopg
 
 from bamboo_assets import checks
 from bamboo_assets.core.metrics import DayMetrics
+from bamboo_assets.core.validation import DayVerdict
 from bamboo_assets.warehouse import loading, metrics
 from bamboo_assets.warehouse.connection import PostgresWarehouse
 from bamboo_assets_tests.support.bamboo import Bamboo, check_evaluations
@@ -31,6 +34,18 @@ def test_a_healthy_run_passes_every_check(local: Callable[..., Bamboo]) -> None:
         "metrics_match_solutions": True,
         "dashboard_matches_metrics": True,
     }
+
+
+def test_the_rejected_share_check_warns_for_the_days_just_over_the_threshold() -> None:
+    def day(rejected: int) -> DayVerdict:
+        return DayVerdict(extracted=1000, valid=1000 - rejected, rejected=Counter(bad=rejected))
+
+    at, over = date(2025, 3, 1), date(2025, 3, 2)
+    assert checks.rejected_share({at: day(50)}, threshold=0.05).passed  # 5.0 %: not over
+    result = checks.rejected_share({at: day(50), over: day(51)}, threshold=0.05)
+    assert not result.passed
+    assert result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["days_over_threshold"].data == {"2025-03-02": 0.051}
 
 
 def test_a_table_made_without_the_unique_constraint_fails_the_duplicate_check(
