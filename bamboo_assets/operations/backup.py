@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import dagster as dg
 import psycopg
@@ -137,13 +137,27 @@ def restore(deployment: Deployment, archive_path: Path) -> Manifest:
         _refuse_unless_empty(deployment, conninfo)
         with tempfile.TemporaryDirectory(prefix=".bamboo-restore-") as work:
             folder = Path(work)
-            archive.extractall(folder, filter="data")
+            archive.extractall(folder, members=_files_and_folders(archive))
             _restore(conninfo, folder / WAREHOUSE_DUMP)
             _restore_instance(deployment, folder)
             if (folder / RAW).exists():
                 deployment.raw_dir.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copytree(folder / RAW, deployment.raw_dir, dirs_exist_ok=True)
     return manifest
+
+
+def _files_and_folders(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's members, refused if any is not a plain file or folder inside the folder it
+    is extracted to (tarfile's "data" filter checks this only from Python 3.11.4)."""
+    members = archive.getmembers()
+    for member in members:
+        path = PurePosixPath(member.name)
+        if not (member.isfile() or member.isdir()) or path.is_absolute() or ".." in path.parts:
+            raise BackupError(
+                f"{archive.name} is not a Bamboo backup: it holds {member.name!r}, which a "
+                "restore never writes. Restore from an archive made by `bamboo backup`"
+            )
+    return members
 
 
 def _without_downloads(member: tarfile.TarInfo) -> tarfile.TarInfo | None:

@@ -6,6 +6,7 @@ import io
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -139,3 +140,24 @@ def test_no_backup_is_taken_while_a_run_is_in_progress(
     assert refused.returncode == 1
     assert f"cannot back up while run {running.run_id} is started" in refused.stderr
     assert not archive.exists()
+
+
+def test_a_restore_refuses_an_archive_with_a_path_outside_its_folder(
+    api: FakeStatisticsApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = deployment(tmp_path / "one", api)
+    assert configured(env, monkeypatch).run(DAYS[0]).success
+    archive = tmp_path / "one.tar"
+    assert bamboo_command(env, "backup", str(archive)).returncode == 0
+    escaping = f"../{tmp_path.name}-escaped.txt"
+    with tarfile.open(archive, "a") as tar:  # what a tampered archive could hold
+        member = tarfile.TarInfo(escaping)
+        member.size = 4
+        tar.addfile(member, io.BytesIO(b"oops"))
+
+    refused = bamboo_command(deployment(tmp_path / "two", api), "restore", str(archive))
+
+    assert refused.returncode == 1
+    assert f"is not a Bamboo backup: it holds '{escaping}'" in refused.stderr
+    # Refused before anything is written: the restore works in the system's temp folder.
+    assert not (Path(tempfile.gettempdir()) / escaping[3:]).exists()
