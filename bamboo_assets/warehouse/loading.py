@@ -22,6 +22,7 @@ from datetime import date
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import namedtuple_row
 
 from bamboo_assets.warehouse import locks
 
@@ -118,19 +119,19 @@ class LoadedDay:
 
 def refused_days(conn: psycopg.Connection, days: list[date]) -> dict[date, str]:
     """The days that cannot be loaded, and why: never validated, or staging that lost rows."""
-    staged = {row[0]: row[1:] for row in conn.execute(STAGED, {"days": days})}
+    rows = conn.cursor(row_factory=namedtuple_row).execute(STAGED, {"days": days})
+    staged = {row.day: row for row in rows}
     refused = {}
     for day in days:
         if day not in staged:
             refused[day] = (
                 f"{day} was never validated: materialize validated_attempts for {day} first"
             )
-        elif staged[day][0] != staged[day][1]:
-            validated, rows = staged[day]
+        elif (counts := staged[day]).validated != counts.staged:
             refused[day] = (
-                f"bamboo.validated_attempts holds {rows} rows for {day}, but validation kept "
-                f"{validated}: its partition is UNLOGGED and PostgreSQL empties it after a "
-                f"crash. Nothing was loaded for {day}; it is validated again when it is "
+                f"bamboo.validated_attempts holds {counts.staged} rows for {day}, but validation "
+                f"kept {counts.validated}: its partition is UNLOGGED and PostgreSQL empties it "
+                f"after a crash. Nothing was loaded for {day}; it is validated again when it is "
                 "materialized again"
             )
     return refused
@@ -144,10 +145,10 @@ def load_days(conn: psycopg.Connection, days: list[date]) -> dict[date, LoadedDa
         conn.execute(locks.TAKE_DAYS, {"namespace": locks.STAGING, "days": ordinals})
         conn.execute(LOCK_TABLE)
         conn.execute(WORK_MEM)
-        span = conn.execute(SPAN, {"days": days}).fetchone()
-        if span[0] is None:
+        span = conn.cursor(row_factory=namedtuple_row).execute(SPAN, {"days": days}).fetchone()
+        if span.first is None:
             statement, path = None, "nothing staged"
-        elif _anything_stored(conn, *span):
+        elif _anything_stored(conn, span.first, span.last):
             statement, path = INSERT_SKIPPING_STORED, "INSERT ... ON CONFLICT DO NOTHING"
         else:
             statement, path = INSERT_FRESH, "INSERT (nothing stored in the span)"
