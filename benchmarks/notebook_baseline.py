@@ -403,8 +403,8 @@ def send_digest(full: Full, counts: dict[str, int]) -> None:
     logging.info("----- Start communucation with SMTP Server -----")
     msg = EmailMessage()
     msg["Subject"] = "Work done"
-    msg["From"] = "Bamboo Project <unpocobarroco@gmail.com>"
-    msg["To"] = "fluxor@atomicmail.io"
+    msg["From"] = "Bamboo Project <digest@example.org>"
+    msg["To"] = "team@example.org"
     msg.set_content(DIGEST_TEXT.format(**counts))
     with smtplib.SMTP(full.smtp_host, full.smtp_port) as server:
         server.send_message(msg)
