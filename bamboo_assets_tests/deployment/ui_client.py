@@ -18,36 +18,10 @@ import requests
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from bamboo_assets_tests.support.graphql import LOCATION, DagsterGraphql
+from bamboo_assets_tests.support.graphql import FINISHED, LAUNCH, LOCATION, RUN, DagsterGraphql
 
 JOB = "daily_attempts"
-FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
-LAUNCH = """
-mutation Launch($executionParams: ExecutionParams!) {
-  launchPipelineExecution(executionParams: $executionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId status } }
-    ... on PythonError { message stack }
-    ... on Error { message }
-  }
-}
-"""
-
-RUN = """
-query Run($runId: ID!) {
-  runOrError(runId: $runId) {
-    __typename
-    ... on Run {
-      status
-      jobName
-      tags { key value }
-      stepStats { stepKey status }
-      eventConnection { events { __typename ... on MessageEvent { message } } }
-    }
-  }
-}
-"""
 
 RUNS = """
 query Runs {

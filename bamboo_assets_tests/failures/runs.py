@@ -30,13 +30,6 @@ SHEET = "sheet-failures"
 STEP = "bamboo_pipeline"  # the one step every asset of a run is done in
 LOADING = LINEAGE[:3]  # raw_attempts, validated_attempts, solutions_table
 DATA_ASSETS = set(LINEAGE[:5])  # every asset but the digest
-HEADER = [
-    "study_date",
-    "attempts_per_day_total",
-    "correct_attempts_per_day",
-    "unique_users_per_day",
-    "new_users_per_day",
-]
 FORMULA = '=IMPORTXML("http://x","//a")'  # text a spreadsheet would evaluate
 
 

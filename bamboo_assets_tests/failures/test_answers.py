@@ -10,7 +10,6 @@ import pytest
 
 from bamboo_assets_tests.failures.runs import (
     DAY,
-    HEADER,
     LOADING,
     SHEET,
     D,
@@ -26,7 +25,7 @@ from bamboo_assets_tests.servers import (
     SmtpServer,
     Truncated,
 )
-from bamboo_assets_tests.support.bamboo import stored_answer, stored_metrics
+from bamboo_assets_tests.support.bamboo import HEADER, stored_answer, stored_metrics
 from bamboo_assets_tests.support.faults import Answers, answer_of, day_counts, simulated
 
 

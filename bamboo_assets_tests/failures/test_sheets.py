@@ -11,7 +11,6 @@ from bamboo_assets.dashboard.sheets import GoogleSheetsDashboard
 from bamboo_assets_tests.failures.runs import (
     DAY,
     FORMULA,
-    HEADER,
     SHEET,
     D,
     production,
@@ -19,7 +18,13 @@ from bamboo_assets_tests.failures.runs import (
     use_sheets,
 )
 from bamboo_assets_tests.servers import FakeGoogleSheets
-from bamboo_assets_tests.support.bamboo import LINEAGE, Bamboo, resource_with, stored_metrics
+from bamboo_assets_tests.support.bamboo import (
+    HEADER,
+    LINEAGE,
+    Bamboo,
+    resource_with,
+    stored_metrics,
+)
 
 DAYS = (str(DAY - timedelta(days=2)), str(DAY - timedelta(days=1)), D)
 SERIAL_EPOCH = date(1899, 12, 30)

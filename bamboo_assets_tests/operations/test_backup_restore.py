@@ -80,6 +80,17 @@ def archive_text(archive: Path, conninfo: str) -> bytes:
     return b"\n".join(texts)
 
 
+def backed_up_day(
+    tmp_path: Path, api: FakeStatisticsApi, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, str], Path]:
+    """A deployment that loaded one day, and its backup."""
+    env = deployment(tmp_path / "one", api)
+    assert configured(env, monkeypatch).run(DAYS[0]).success
+    archive = tmp_path / "one.tar"
+    assert bamboo_command(env, "backup", str(archive)).returncode == 0
+    return env, archive
+
+
 def test_a_deployment_backed_up_and_restored_into_an_empty_one_is_the_same(
     api: FakeStatisticsApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,10 +124,7 @@ def test_a_deployment_backed_up_and_restored_into_an_empty_one_is_the_same(
 def test_a_restore_refuses_a_deployment_that_is_not_empty(
     api: FakeStatisticsApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = deployment(tmp_path / "one", api)
-    assert configured(env, monkeypatch).run(DAYS[0]).success
-    archive = tmp_path / "one.tar"
-    assert bamboo_command(env, "backup", str(archive)).returncode == 0
+    env, archive = backed_up_day(tmp_path, api, monkeypatch)
 
     refused = bamboo_command(env, "restore", str(archive))
 
@@ -145,10 +153,7 @@ def test_no_backup_is_taken_while_a_run_is_in_progress(
 def test_a_restore_refuses_an_archive_with_a_path_outside_its_folder(
     api: FakeStatisticsApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = deployment(tmp_path / "one", api)
-    assert configured(env, monkeypatch).run(DAYS[0]).success
-    archive = tmp_path / "one.tar"
-    assert bamboo_command(env, "backup", str(archive)).returncode == 0
+    _, archive = backed_up_day(tmp_path, api, monkeypatch)
     escaping = f"../{tmp_path.name}-escaped.txt"
     with tarfile.open(archive, "a") as tar:  # what a tampered archive could hold
         member = tarfile.TarInfo(escaping)

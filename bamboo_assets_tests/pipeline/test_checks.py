@@ -12,15 +12,7 @@ from bamboo_assets.core.metrics import DayMetrics
 from bamboo_assets.core.validation import DayVerdict
 from bamboo_assets.warehouse import loading, metrics
 from bamboo_assets.warehouse.connection import PostgresWarehouse
-from bamboo_assets_tests.support.bamboo import Bamboo, check_evaluations
-
-HEADER = [
-    "study_date",
-    "attempts_per_day_total",
-    "correct_attempts_per_day",
-    "unique_users_per_day",
-    "new_users_per_day",
-]
+from bamboo_assets_tests.support.bamboo import HEADER, Bamboo, check_evaluations
 
 
 def test_a_healthy_run_passes_every_check(local: Callable[..., Bamboo]) -> None:

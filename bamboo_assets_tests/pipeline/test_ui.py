@@ -17,14 +17,13 @@ import pytest
 
 from bamboo_assets_tests.support.bamboo import LINEAGE
 from bamboo_assets_tests.support.dagster_processes import bamboo_env, wait_until
-from bamboo_assets_tests.support.graphql import LOCATION
+from bamboo_assets_tests.support.graphql import FINISHED, LAUNCH, LOCATION, RUN
 from bamboo_assets_tests.support.ui import Webserver, ui
 
 pytestmark = pytest.mark.slow
 
 GROUP = "bamboo"
 DAY = "2025-03-01"
-FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 ASSETS_OF_GROUP = """
 query AssetsOfGroup($group: AssetGroupSelector!) {
@@ -97,30 +96,6 @@ query PartitionTagsAndConfig(
 }
 """
 
-LAUNCH = """
-mutation Launch($executionParams: ExecutionParams!) {
-  launchPipelineExecution(executionParams: $executionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId status } }
-    ... on PythonError { message stack }
-    ... on Error { message }
-  }
-}
-"""
-
-RUN = """
-query Run($runId: ID!) {
-  runOrError(runId: $runId) {
-    __typename
-    ... on Run {
-      status
-      jobName
-      tags { key value }
-      eventConnection { events { __typename ... on MessageEvent { message } } }
-    }
-  }
-}
-"""
 
 MATERIALIZATIONS = """
 query Materializations($assetKeys: [AssetKeyInput!], $partitions: [String!]) {

@@ -32,6 +32,14 @@ LINEAGE = [
     "dashboard_sheet",
     "digest_email",
 ]
+# The dashboard's header row, the notebook's metric names.
+HEADER = [
+    "study_date",
+    "attempts_per_day_total",
+    "correct_attempts_per_day",
+    "unique_users_per_day",
+    "new_users_per_day",
+]
 # The notebook's own metrics query over the whole table: the reference Bamboo must equal.
 NOTEBOOK_METRICS = """
 WITH first_seen AS (

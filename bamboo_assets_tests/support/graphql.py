@@ -28,6 +28,33 @@ query Workspace {
 }
 """
 
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}  # a run's statuses that are final
+LAUNCH = """
+mutation Launch($executionParams: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message stack }
+    ... on Error { message }
+  }
+}
+"""
+
+RUN = """
+query Run($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run {
+      status
+      jobName
+      tags { key value }
+      stepStats { stepKey status }
+      eventConnection { events { __typename ... on MessageEvent { message } } }
+    }
+  }
+}
+"""
+
 
 class UiNotReady(RuntimeError):
     """A proxy answers but the webserver behind it does not (yet): 502, 503 or 504."""

@@ -29,7 +29,6 @@ from bamboo_assets_tests.support.dagster_processes import (
 from bamboo_assets_tests.support.graphql import DagsterGraphql
 
 LOCAL_INSTANCE = REPO / "deploy" / "local" / "dagster.yaml"
-FINISHED_RUN = {"SUCCESS", "FAILURE", "CANCELED"}
 FINISHED_BACKFILL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 LAUNCH_BACKFILL = """
