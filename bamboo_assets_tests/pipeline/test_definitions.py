@@ -13,7 +13,7 @@ import pytest
 
 from bamboo_assets.definitions import build_definitions
 from bamboo_assets.settings import Settings
-from bamboo_assets_tests.support.bamboo import LINEAGE, RANGE_END, RANGE_START
+from bamboo_assets_tests.support.bamboo import LINEAGE, RANGE_END, RANGE_START, production_env
 from bamboo_assets_tests.support.dagster_processes import NOT_INHERITED, REPO
 
 DAGSTER = Path(sys.executable).parent / "dagster"
@@ -85,26 +85,10 @@ def test_the_failed_run_alert_and_backfill_digest_sensors_are_running_by_default
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def complete(tmp_path: Path) -> dict[str, str]:
-    """Every outside system configured, as production needs."""
-    key_file = tmp_path / "sa.json"
-    key_file.write_text("{}")
-    return {
-        "ITRESUME_CLIENT": "acme",
-        "ITRESUME_CLIENT_KEY": "k-7d1f",
-        "BAMBOO_DB_DSN": "postgresql://etl:pw-51ab@db.example.org/bamboo",
-        "GOOGLE_SERVICE_ACCOUNT_FILE": str(key_file),
-        "DASHBOARD_SPREADSHEET_ID": "sheet-id",
-        "SMTP_HOST": "smtp.example.org",
-        "DIGEST_SENDER": "etl@example.org",
-        "DIGEST_RECIPIENTS": "team@example.org",
-    }
-
-
 @pytest.mark.slow
 def test_the_definitions_refuse_to_load_in_production_with_a_gap(tmp_path: Path) -> None:
     """What an operator sees: `dagster definitions validate` fails naming the variables."""
-    env = inherited() | complete(tmp_path) | {"BAMBOO_ENV": "production"}
+    env = inherited() | production_env(tmp_path) | {"BAMBOO_ENV": "production"}
     env["BAMBOO_HOME"] = str(tmp_path)
     del env["ITRESUME_CLIENT"], env["ITRESUME_CLIENT_KEY"]
 

@@ -59,6 +59,22 @@ ORDER BY study_date
 """
 
 
+def production_env(tmp_path: Path) -> dict[str, str]:
+    """Every outside system configured, as production needs."""
+    key_file = tmp_path / "sa.json"
+    key_file.write_text("{}")
+    return {
+        "ITRESUME_CLIENT": "acme",
+        "ITRESUME_CLIENT_KEY": "k-7d1f",
+        "BAMBOO_DB_DSN": "postgresql://etl:pw-51ab@db.example.org/bamboo",
+        "GOOGLE_SERVICE_ACCOUNT_FILE": str(key_file),
+        "DASHBOARD_SPREADSHEET_ID": "sheet-id",
+        "SMTP_HOST": "smtp.example.org",
+        "DIGEST_SENDER": "etl@example.org",
+        "DIGEST_RECIPIENTS": "team@example.org",
+    }
+
+
 def days(first: str, last: str) -> list[str]:
     start, end = date.fromisoformat(first), date.fromisoformat(last)
     return [str(start + timedelta(days=n)) for n in range((end - start).days + 1)]

@@ -14,6 +14,7 @@ from bamboo_assets.resources.mail import OutboxMailer, SmtpMailer
 from bamboo_assets.resources.statistics_api import ItresumeStatisticsApi, SimulatedStatisticsApi
 from bamboo_assets.settings import Settings, SettingsError
 from bamboo_assets.warehouse.connection import EmbeddedWarehouse, PostgresWarehouse
+from bamboo_assets_tests.support.bamboo import production_env
 
 # Written out rather than read from the code under test: what an operator must provide.
 EVERY_PRODUCTION_VARIABLE = [
@@ -27,22 +28,6 @@ EVERY_PRODUCTION_VARIABLE = [
     "DIGEST_RECIPIENTS",
 ]
 SECRETS = ("k-7d1f", "pw-51ab")
-
-
-def complete(tmp_path: Path) -> dict[str, str]:
-    """Every outside system configured, as production needs."""
-    key_file = tmp_path / "sa.json"
-    key_file.write_text("{}")
-    return {
-        "ITRESUME_CLIENT": "acme",
-        "ITRESUME_CLIENT_KEY": "k-7d1f",
-        "BAMBOO_DB_DSN": "postgresql://etl:pw-51ab@db.example.org/bamboo",
-        "GOOGLE_SERVICE_ACCOUNT_FILE": str(key_file),
-        "DASHBOARD_SPREADSHEET_ID": "sheet-id",
-        "SMTP_HOST": "smtp.example.org",
-        "DIGEST_SENDER": "etl@example.org",
-        "DIGEST_RECIPIENTS": "team@example.org",
-    }
 
 
 def refusal(env: dict[str, str]) -> str:
@@ -59,7 +44,7 @@ def test_an_empty_environment_would_stand_in_for_every_production_variable() -> 
 
 
 def test_blank_values_count_as_missing_and_the_notebook_spellings_as_set(tmp_path: Path) -> None:
-    env = complete(tmp_path)
+    env = production_env(tmp_path)
     del env["ITRESUME_CLIENT_KEY"], env["BAMBOO_DB_DSN"]
     env.update(CLIENT_KEY_Skillfactory="k", DB_DSN_bamboo="dbname=bamboo", SMTP_HOST="  ")
     assert Settings.from_env(env).local_stand_ins() == ["SMTP_HOST"]
@@ -78,7 +63,7 @@ def test_local_mode_falls_back_to_every_stand_in(tmp_path: Path, bamboo_env: str
 
 
 def test_production_mode_with_everything_set_uses_the_real_systems(tmp_path: Path) -> None:
-    settings = Settings.from_env({"BAMBOO_ENV": "production"} | complete(tmp_path))
+    settings = Settings.from_env({"BAMBOO_ENV": "production"} | production_env(tmp_path))
     assert settings.environment == "production" and settings.local_stand_ins() == []
     got = systems.build_resources(settings)
     assert isinstance(got["statistics_api"], ItresumeStatisticsApi)
@@ -88,7 +73,7 @@ def test_production_mode_with_everything_set_uses_the_real_systems(tmp_path: Pat
 
 
 def test_production_mode_names_every_system_left_out(tmp_path: Path) -> None:
-    env = {"BAMBOO_ENV": "production"} | complete(tmp_path)
+    env = {"BAMBOO_ENV": "production"} | production_env(tmp_path)
     del env["BAMBOO_DB_DSN"], env["SMTP_HOST"], env["DIGEST_SENDER"], env["DIGEST_RECIPIENTS"]
     message = refusal(env)
     assert message.startswith(
@@ -106,7 +91,7 @@ def test_an_empty_production_environment_names_all_of_them() -> None:
 
 
 def test_production_mode_names_every_missing_variable_at_once(tmp_path: Path) -> None:
-    env = {"BAMBOO_ENV": "production"} | complete(tmp_path)
+    env = {"BAMBOO_ENV": "production"} | production_env(tmp_path)
     # One system left out entirely, one half-configured: both must be named in one message.
     del env["BAMBOO_DB_DSN"], env["DIGEST_RECIPIENTS"]
     message = refusal(env)
@@ -116,7 +101,7 @@ def test_production_mode_names_every_missing_variable_at_once(tmp_path: Path) ->
 
 def test_production_mode_with_one_variable_missing_names_it_as_missing(tmp_path: Path) -> None:
     """What the compose deployment shows when DIGEST_RECIPIENTS is forgotten."""
-    env = {"BAMBOO_ENV": "production"} | complete(tmp_path)
+    env = {"BAMBOO_ENV": "production"} | production_env(tmp_path)
     del env["DIGEST_RECIPIENTS"]
     assert "BAMBOO_ENV is production but DIGEST_RECIPIENTS is not set" in refusal(env)
 
