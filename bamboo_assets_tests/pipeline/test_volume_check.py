@@ -10,7 +10,6 @@ import dagster as dg
 import pytest
 
 from bamboo_assets.core.volume import VolumeRule, volume_band
-from bamboo_assets.settings import Settings, SettingsError
 from bamboo_assets_tests.servers import FakeStatisticsApi, Reply
 from bamboo_assets_tests.support.bamboo import LINEAGE, Bamboo, check_evaluations
 from bamboo_assets_tests.support.faults import Answers
@@ -77,17 +76,3 @@ def test_an_empty_day_among_days_of_a_thousand_fails_the_warning_and_an_ordinary
     assert {name: e.passed for name, e in checked.items()} == dict.fromkeys(EVERY_CHECK, True)
     (row,) = checked["record_volume_within_history"].metadata["per_day"].value.records
     assert row.data["verdict"] == "ok"
-
-
-def test_the_thresholds_come_from_the_environment_and_nonsense_is_refused() -> None:
-    env = {
-        "BAMBOO_VOLUME_LOW_RATIO": "0.25",
-        "BAMBOO_VOLUME_HIGH_RATIO": "3",
-        "BAMBOO_VOLUME_MIN_WEEKS": "2",
-    }
-    assert Settings.from_env(env).volume == VolumeRule(low_ratio=0.25, high_ratio=3, min_weeks=2)
-    assert Settings.from_env({}).volume == VolumeRule(low_ratio=0.5, high_ratio=2, min_weeks=3)
-    with pytest.raises(SettingsError, match="BAMBOO_VOLUME_LOW_RATIO must be at least 0 and "):
-        Settings.from_env({"BAMBOO_VOLUME_LOW_RATIO": "2", "BAMBOO_VOLUME_HIGH_RATIO": "1"})
-    with pytest.raises(SettingsError, match="BAMBOO_VOLUME_MIN_WEEKS must be 1 to 4, got 5"):
-        Settings.from_env({"BAMBOO_VOLUME_MIN_WEEKS": "5"})
