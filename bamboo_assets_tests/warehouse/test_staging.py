@@ -36,8 +36,13 @@ STAGED_ROWS = """
 SELECT position, user_id, lis_result_sourcedid, is_correct, attempt_type, created_at::text
 FROM bamboo.validated_attempts WHERE day = %(day)s ORDER BY position
 """
-REJECTIONS = "SELECT position, reason, record FROM bamboo.rejected_attempts WHERE day = %(day)s"
-FIRST_DAYS = "SELECT user_id, first_day FROM bamboo.validated_first_days WHERE day = %(day)s"
+# In a stated order: a day's first days are a set, written in whatever order judging met them.
+REJECTIONS = """
+SELECT position, reason, record FROM bamboo.rejected_attempts WHERE day = %(day)s ORDER BY position
+"""
+FIRST_DAYS = """
+SELECT user_id, first_day FROM bamboo.validated_first_days WHERE day = %(day)s ORDER BY user_id
+"""
 COUNTS = """
 SELECT extracted, validated, rejected, unreadable_passback, prepared, inserted, validated_at
 FROM bamboo.day_loads WHERE day = %(day)s
